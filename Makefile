@@ -1,0 +1,33 @@
+# Two commands a fresh machine needs: `make demo` and `make test`. Each builds .venv itself.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench vectors conformance interop fuzz-smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit("domvia-e2ee needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(BIN)/domvia-e2ee demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check domvia_e2ee tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+vectors: $(VENV)/.installed-base
+	$(BIN)/python -m domvia_e2ee._vectors vectors
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks

@@ -1,0 +1,50 @@
+"""Every label, info string and magic number of format version 1, in one place.
+
+The spec (spec/labels.md) lists the same bytes; tests/test_labels.py keeps the two in step.
+A label is never reused for a second purpose: that is the domain separation between
+messages, bundles, slices, history bundles and attachments.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+FORMAT_VERSION: Final = 1
+
+# Binary magics: "DV", one type letter, the format version.
+MAGIC_MESSAGE: Final = b"DVM\x01"
+MAGIC_BUNDLE: Final = b"DVB\x01"
+MAGIC_SLICE: Final = b"DVS\x01"
+MAGIC_HISTORY: Final = b"DVH\x01"
+MAGIC_ATTACHMENT: Final = b"DVA\x01"
+
+# Room key schedule (HKDF-SHA256).
+ROOM_KEY_SALT: Final = b"domvia-e2ee/v1 room-key"
+INFO_KEY_ID: Final = b"domvia-e2ee/v1 key-id"
+INFO_SENDER_KEY: Final = b"domvia-e2ee/v1 sender-key"
+
+# Sealed messages.
+AAD_MESSAGE: Final = b"domvia-e2ee/v1 message-aad"
+SIG_MESSAGE: Final = b"domvia-e2ee/v1 message-sig"
+
+# Key wrapping (HPKE info prefixes).
+INFO_WRAP: Final = b"domvia-e2ee/v1 wrap"
+INFO_HISTORY_WRAP: Final = b"domvia-e2ee/v1 history-wrap"
+
+# Signatures over bundle headers.
+SIG_BUNDLE: Final = b"domvia-e2ee/v1 bundle-sig"
+SIG_HISTORY: Final = b"domvia-e2ee/v1 history-sig"
+
+# Member tree (RFC 9162-style Merkle tree, domain-separated hashing).
+TREE_LEAF: Final = b"\x00domvia-e2ee/v1 member"
+TREE_NODE: Final = b"\x01"
+
+# Identities.
+FINGERPRINT: Final = b"domvia-e2ee/v1 fingerprint"
+
+# Attachments (STREAM).
+INFO_ATTACHMENT_KEY: Final = b"domvia-e2ee/v1 attachment-key"
+AAD_ATTACHMENT: Final = b"domvia-e2ee/v1 attachment-chunk"
+
+# Key files at rest.
+KEYFILE_AAD: Final = b"domvia-e2ee/v1 keyfile"

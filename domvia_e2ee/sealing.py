@@ -1,0 +1,119 @@
+"""seal and open: the message recipe. No nonce argument, associated data always bound.
+
+Signed is the default: seal() takes the sender's Identity and open() the sender's
+PublicIdentity. seal_unsigned()/open_unsigned() are the explicit bot mode: any holder of
+the room key can forge such a message under any sender id (spec/sealing.md).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import labels
+from .encoding import check_content_type, check_id
+from .errors import AuthenticationError, FormatError, PolicyError, UnknownKeyError, UnknownSenderError
+from .hazmat import curves
+from .identity import Identity, PublicIdentity
+from .keys import RoomKey
+from .message import (
+    DEFAULT_CONTENT_TYPE, FLAG_PADDED, FLAG_SIGNED, MAX_PLAINTEXT, SealedMessage, _new_message, header_prefix,
+)
+from .padding import pad as pad_plaintext
+from .padding import unpad
+
+
+class OpenedMessage(NamedTuple):
+    """What open() returns: the plaintext and the metadata it authenticated."""
+
+    plaintext: bytes
+    room_id: str
+    epoch: int
+    sender_id: str
+    message_id: str
+    content_type: str
+    signed: bool
+
+    def __repr__(self) -> str:
+        return (f"OpenedMessage(room_id={self.room_id!r}, epoch={self.epoch}, sender_id={self.sender_id!r}, "
+                f"message_id={self.message_id!r}, {len(self.plaintext)} bytes, signed={self.signed})")
+
+
+def seal(key: RoomKey, plaintext: bytes, *, message_id: str, sender: Identity,
+         content_type: str = DEFAULT_CONTENT_TYPE, pad: bool = True) -> SealedMessage:
+    """Seals and signs plaintext as sender. Raises KeyExhaustedError past the epoch's bound."""
+    return _seal(key, plaintext, message_id, sender.participant_id, content_type, pad, None, sender)
+
+
+def seal_unsigned(key: RoomKey, plaintext: bytes, *, message_id: str, sender_id: str,
+                  content_type: str = DEFAULT_CONTENT_TYPE, pad: bool = True) -> SealedMessage:
+    """Seals without a signature: authenticated as 'from some holder of the room key' only."""
+    return _seal(key, plaintext, message_id, sender_id, content_type, pad, None, None)
+
+
+def _seal(key: RoomKey, plaintext: bytes, message_id: str, sender_id: str, content_type: str,
+          pad: bool, nonce: bytes | None, signer: Identity | None) -> SealedMessage:
+    if len(plaintext) > MAX_PLAINTEXT:
+        raise FormatError("plaintext", f"longer than {MAX_PLAINTEXT} bytes: send it as an attachment")
+    check_id(message_id, "message_id")
+    flags = (FLAG_PADDED if pad else 0) | (FLAG_SIGNED if signer is not None else 0)
+    prefix = key.prefixes.get((sender_id, content_type, flags))
+    if prefix is None:
+        prefix = header_prefix(key.suite, flags, key.room_id, key.epoch, key.key_id,
+                               check_id(sender_id, "sender_id"), check_content_type(content_type))
+        key.prefixes[(sender_id, content_type, flags)] = prefix
+    cipher = key.sender_cipher(sender_id)
+    key.reserve_seal(sender_id)
+    header = prefix + bytes((len(message_id),)) + message_id.encode()
+    nonce = nonce or cipher.random_nonce()
+    body = pad_plaintext(plaintext) if pad else plaintext
+    ciphertext = cipher.encrypt(nonce, body, labels.AAD_MESSAGE + header)
+    wire = header + nonce + ciphertext
+    signature = None
+    if signer is not None:
+        signature = signer.sign(labels.SIG_MESSAGE + wire)
+        wire += signature
+    return _new_message((key.suite, flags, key.room_id, key.epoch, key.key_id, sender_id, content_type,
+                         message_id, nonce, ciphertext, signature, wire, len(header)))
+
+
+def _seal_from_parts(key: RoomKey, plaintext: bytes, *, message_id: str, sender_id: str,
+                     content_type: str, pad: bool, nonce: bytes, signer: Identity | None) -> SealedMessage:
+    """Fixed-nonce sealing for test vectors only. Never call it with a nonce used before."""
+    return _seal(key, plaintext, message_id, sender_id, content_type, pad, nonce, signer)
+
+
+def open(key: RoomKey, message: SealedMessage | bytes | str, *, sender: PublicIdentity) -> OpenedMessage:  # noqa: A001
+    """Verifies the sender's signature, then decrypts. The message must be signed."""
+    sealed = SealedMessage.parse(message)
+    _check_key(key, sealed)
+    if not sealed.signed or sealed.signature is None:
+        raise PolicyError("message is not signed; open_unsigned() is the explicit unsigned mode")
+    if sender.participant_id != sealed.sender_id:
+        raise UnknownSenderError("the identity given is not the message's sender")
+    curves.verify(sender.ed25519, sealed.signature, labels.SIG_MESSAGE + sealed.signed_part)
+    return _decrypt(key, sealed)
+
+
+def open_unsigned(key: RoomKey, message: SealedMessage | bytes | str) -> OpenedMessage:
+    """Opens an unsigned (bot-mode) message; refuses a signed one, whose signature it would skip."""
+    sealed = SealedMessage.parse(message)
+    _check_key(key, sealed)
+    if sealed.signed:
+        raise PolicyError("message is signed: open it with the sender's public identity")
+    return _decrypt(key, sealed)
+
+
+def _check_key(key: RoomKey, sealed: SealedMessage) -> None:
+    """The key id commits to the key, so a ciphertext opens under one key only (no salamanders)."""
+    if (sealed.epoch != key.epoch or sealed.room_id != key.room_id or sealed.suite != key.suite
+            or not key.matches(sealed.key_id)):
+        raise UnknownKeyError(f"sealed under another key (room {sealed.room_id!r}, epoch {sealed.epoch})")
+
+
+def _decrypt(key: RoomKey, sealed: SealedMessage) -> OpenedMessage:
+    cipher = key.sender_cipher(sealed.sender_id)
+    body = cipher.decrypt(sealed.nonce, sealed.ciphertext, labels.AAD_MESSAGE + sealed.wire[:sealed.header_size])
+    flags = sealed.flags
+    plaintext = unpad(body) if flags & FLAG_PADDED else body
+    return tuple.__new__(OpenedMessage, (plaintext, sealed.room_id, sealed.epoch, sealed.sender_id,  # type: ignore[type-var]
+                                         sealed.message_id, sealed.content_type, bool(flags & FLAG_SIGNED)))
