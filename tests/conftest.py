@@ -1,0 +1,50 @@
+"""Shared test helpers.
+
+External vectors (Wycheproof, RFC 9180, the XChaCha draft) are read in place from
+../shared/vectors-external relative to the repository root and never copied into the repo.
+Use the `external_vectors` fixture inside a test, or `load_external_vectors` where a fixture
+cannot reach (a helper function). Both skip the test, with the reason, when the file is absent.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXTERNAL_VECTORS_DIR = REPO_ROOT.parent / "shared" / "vectors-external"
+
+# No deadline: on shared cores a timing says nothing about correctness, and the suite never
+# asserts speed. HYPOTHESIS_PROFILE=thorough runs ten times as many examples.
+settings.register_profile("domvia", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", deadline=None, max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "domvia"))
+
+
+@functools.cache
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_external_vectors(name: str) -> Any:
+    """The parsed JSON of ../shared/vectors-external/NAME; skips the calling test if it is absent.
+
+    The value is cached and shared between tests: read it, never mutate it.
+    """
+    path = EXTERNAL_VECTORS_DIR / name
+    if not path.is_file():
+        pytest.skip(f"../shared/vectors-external not present: {path} is missing")
+    return _read_json(path)
+
+
+@pytest.fixture(name="external_vectors")
+def _external_vectors_fixture() -> Callable[[str], Any]:
+    """external_vectors(name) -> parsed JSON of ../shared/vectors-external/name, or a skip."""
+    return load_external_vectors
