@@ -1,0 +1,90 @@
+"""Helpers shared by the core library tests: fixed identities, message surgery, error checks."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Any
+
+import pytest
+from hypothesis import strategies as st
+
+from domvia_e2ee import AuthenticationError, Identity, KeyRing, RoomKey, Suite
+from domvia_e2ee.encoding import ID_ALPHABET
+from domvia_e2ee.message import SealedMessage, header_prefix
+
+ID_CHARS = ID_ALPHABET.decode("ascii")
+ids = st.text(alphabet=ID_CHARS, min_size=1, max_size=128)
+content_types = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=127)
+suites = st.sampled_from(list(Suite))
+
+
+def seed(*parts: object) -> bytes:
+    """32 reproducible bytes named by parts: fixed randomness for tests."""
+    return hashlib.sha256(repr(parts).encode()).digest()
+
+
+def fixed_identity(name: str, *, post_quantum: bool = False) -> Identity:
+    return Identity(name, x25519_private=seed(name, "x25519"), ed25519_seed=seed(name, "ed25519"),
+                    xwing_seed=seed(name, "xwing") if post_quantum else None)
+
+
+def fixed_key(room_id: str = "room-1", epoch: int = 1, suite: Suite = Suite.AES_256_GCM,
+              secret: bytes | None = None) -> RoomKey:
+    return RoomKey(secret if secret is not None else seed(room_id, epoch, "secret"), room_id=room_id, epoch=epoch,
+                   suite=suite)
+
+
+def assert_opaque_auth(error: BaseException) -> None:
+    """An authentication failure says nothing: exactly AuthenticationError, fixed text, no chained cause.
+
+    A raise inside an except block must suppress its context (raise ... from None); a raise
+    outside one has no context to suppress."""
+    assert type(error) is AuthenticationError
+    assert str(error) == "authentication failed"
+    assert error.args == ("authentication failed",)
+    assert error.__cause__ is None
+    assert error.__suppress_context__ or error.__context__ is None
+
+
+def raises_auth(func: Any, *args: Any, **kwargs: Any) -> AuthenticationError:
+    with pytest.raises(AuthenticationError) as info:
+        func(*args, **kwargs)
+    assert_opaque_auth(info.value)
+    return info.value
+
+
+def rebuild(sealed: SealedMessage, *, signer: Identity | None = None, keep_signature: bool = True,
+            **changes: Any) -> bytes:
+    """The wire bytes of sealed with header fields changed and the same nonce and ciphertext.
+
+    The result is canonical, so it parses: what rejects it must be authentication.
+    signer re-signs the result (a member claiming a message); keep_signature=False drops it."""
+    fields = {"suite": sealed.suite, "flags": sealed.flags, "room_id": sealed.room_id, "epoch": sealed.epoch,
+              "key_id": sealed.key_id, "sender_id": sealed.sender_id, "content_type": sealed.content_type,
+              "message_id": sealed.message_id, "nonce": sealed.nonce, "ciphertext": sealed.ciphertext}
+    fields.update(changes)
+    message_id = fields.pop("message_id").encode()
+    nonce, ciphertext = fields.pop("nonce"), fields.pop("ciphertext")
+    body = header_prefix(**fields) + bytes((len(message_id),)) + message_id + nonce + ciphertext
+    if signer is not None:
+        return body + signer.sign(b"domvia-e2ee/v1 message-sig" + body)
+    if keep_signature and sealed.signature is not None and fields["flags"] & 1:
+        return body + sealed.signature
+    return body
+
+
+def epoch_bytes(epoch: int) -> bytes:
+    return struct.pack(">I", epoch)
+
+
+def ring_state(ring: KeyRing) -> dict[str, Any]:
+    return ring.to_dict()
+
+
+def connect(rings: dict[str, KeyRing], identities: dict[str, Identity]) -> None:
+    """Every key ring knows every public identity."""
+    for ring in rings.values():
+        for identity in identities.values():
+            if identity.participant_id != ring.owner.participant_id:
+                ring.add_identity(identity.public)
