@@ -177,7 +177,9 @@ class Bundle:
     signature: bytes
     proof: MembershipProof | None
     members: tuple[Member, ...]
-    _tree: list[merkle.Tree] = field(default_factory=list, repr=False, compare=False)
+    # A cache of the member tree. init=False so that dataclasses.replace() starts it empty:
+    # a copied cache would vouch for the old members of a bundle whose members were replaced.
+    _tree: list[merkle.Tree] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
         w = Writer(labels.MAGIC_BUNDLE).raw(self.header.to_bytes()).raw(self.signature)
@@ -252,4 +254,6 @@ def build_bundle(rotator: Identity, key: RoomKey, members: Sequence[PublicIdenti
     tree = merkle.Tree([leaf.leaf() for leaf in leaves])
     header = BundleHeader(kem, key.suite, key.room_id, key.epoch, key.key_id, rotator.participant_id,
                           issued_at, len(leaves), tree.root)
-    return Bundle(header, rotator.sign(header.signed_bytes()), proof, leaves, [tree])
+    bundle = Bundle(header, rotator.sign(header.signed_bytes()), proof, leaves)
+    bundle._tree.append(tree)
+    return bundle
