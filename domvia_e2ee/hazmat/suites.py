@@ -86,6 +86,9 @@ class AeadKey:
 
     def decrypt(self, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
         """Any failure, including a wrong-sized nonce or a short ciphertext, is the same opaque error."""
+        # AESGCM itself takes 8- to 128-byte nonces: only the suite's size is a valid message.
+        if len(nonce) != self.nonce_size:
+            raise AuthenticationError()
         try:
             return self._decrypt(nonce, ciphertext, aad)
         except (InvalidTag, CryptoError, ValueError, TypeError):
