@@ -42,9 +42,11 @@ TREE_NODE: Final = b"\x01"
 # Identities.
 FINGERPRINT: Final = b"domvia-e2ee/v1 fingerprint"
 
-# Attachments (STREAM).
+# Attachments (STREAM). One HKDF-Expand gives the payload key and the header commitment;
+# chunks carry no associated data because the key already binds the whole header.
 INFO_ATTACHMENT_KEY: Final = b"domvia-e2ee/v1 attachment-key"
-AAD_ATTACHMENT: Final = b"domvia-e2ee/v1 attachment-chunk"
+# Content type of the sealed chat message that carries an attachment reference.
+CONTENT_TYPE_ATTACHMENT: Final = "application/vnd.domvia.attachment+json"
 
 # Key files at rest.
 KEYFILE_AAD: Final = b"domvia-e2ee/v1 keyfile"

@@ -1,0 +1,375 @@
+"""Vectors and conformance handlers for attachments (spec/attachment.md, "Conformance").
+
+Private: the fixed file keys and salts live only here. cases() is deterministic; every must-fail case
+is kept only after checking that the built-in handler fails with exactly the expected code. Most
+tampered blobs come with a *consistent* reference (its size and SHA-256 recomputed for the tampered
+blob), so each case is caught by the check it names and not merely by the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .attachment import AttachmentEncryptor, AttachmentReference, open_chunk, open_stream, parse_reference
+from .attachment_stream import HEADER_SIZE, StreamKey, chunk_count, encrypted_size
+from .conformance_ops import unhex
+from .errors import DomviaError, FormatError
+from .hazmat.suites import TAG_SIZE, Suite
+
+Case = dict[str, Any]
+Input = dict[str, Any]
+Handler = Callable[[Input], dict[str, Any]]
+
+# -- handlers ----------------------------------------------------------------------------------
+
+
+def op_seal(i: Input) -> dict[str, Any]:
+    encryptor = AttachmentEncryptor(content_type=i["content_type"], suite=Suite.from_label(i["suite"]),
+                                    chunk_size=i["chunk_size"], _file_key=_key(i["file_key"]),
+                                    _salt=unhex(i["salt"], "salt"))
+    blob = encryptor.update(unhex(i["plaintext"], "plaintext")) + encryptor.finalize()
+    return {"blob": blob.hex(), "reference": encryptor.reference.to_json().decode("ascii")}
+
+
+def op_open(i: Input) -> dict[str, Any]:
+    reference = parse_reference(i["reference"])
+    return {"plaintext": b"".join(open_stream(reference, [unhex(i["blob"], "blob")])).hex()}
+
+
+def op_open_chunk(i: Input) -> dict[str, Any]:
+    reference = parse_reference(i["reference"])
+    plaintext = open_chunk(reference, unhex(i["header"], "header"), i["index"], unhex(i["chunk"], "chunk"))
+    return {"plaintext": plaintext.hex()}
+
+
+def op_reference_parse(i: Input) -> dict[str, Any]:
+    ref = parse_reference(i["reference"])
+    return {"file_key": ref.file_key.hex(), "suite": ref.suite.label, "chunk_size": ref.chunk_size,
+            "size": ref.size, "content_type": ref.content_type, "sha256": ref.sha256.hex(),
+            "chunk_count": ref.chunk_count, "encrypted_size": ref.encrypted_size,
+            "canonical": ref.to_json().decode("ascii")}
+
+
+def _key(value: object) -> bytes:
+    key = unhex(value, "file_key")
+    if len(key) != 32:
+        raise FormatError("file_key", "must be 32 bytes")
+    return key
+
+
+OPS: dict[str, Handler] = {
+    "attachment_seal": op_seal, "attachment_open": op_open, "attachment_open_chunk": op_open_chunk,
+    "attachment_reference_parse": op_reference_parse,
+}
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+
+def seed(label: str, size: int = 32) -> bytes:
+    return hashlib.shake_256(b"domvia-e2ee vectors/attachment/" + label.encode()).digest(size)
+
+
+def seal_input(name: str, size: int, *, suite: str = "A256GCM", chunk_size: int = 64,
+               content_type: str = "application/octet-stream", file_key: str = "file-key/1") -> Input:
+    return {"file_key": seed(file_key).hex(), "salt": seed(f"salt/{name}").hex(), "suite": suite,
+            "chunk_size": chunk_size, "content_type": content_type, "plaintext": seed(f"plaintext/{name}", size).hex()}
+
+
+def valid(case_id: str, op: str, description: str, inputs: Input) -> Case:
+    return {"id": case_id, "op": op, "description": description, "input": inputs, "output": OPS[op](inputs)}
+
+
+def invalid(case_id: str, op: str, description: str, inputs: Input, code: str, reject: str) -> Case:
+    try:
+        OPS[op](inputs)
+    except DomviaError as error:
+        if error.code != code:
+            raise AssertionError(f"{case_id}: expected {code}, handler raised {error.code}: {error}") from None
+    else:
+        raise AssertionError(f"{case_id}: expected {code}, handler succeeded")
+    return {"id": case_id, "op": op, "description": description, "input": inputs, "error": code, "reject": reject}
+
+
+class Sealed:
+    """One sealed vector attachment, with the tools to tamper with it."""
+
+    def __init__(self, inputs: Input) -> None:
+        out = op_seal(inputs)
+        self.inputs = inputs
+        self.blob = bytes.fromhex(out["blob"])
+        self.reference_text: str = out["reference"]
+        self.reference = parse_reference(self.reference_text)
+        self.chunk_size: int = inputs["chunk_size"]
+
+    @property
+    def header(self) -> bytes:
+        return self.blob[:HEADER_SIZE]
+
+    def chunks(self) -> list[bytes]:
+        body, step = self.blob[HEADER_SIZE:], self.chunk_size + TAG_SIZE
+        return [body[at : at + step] for at in range(0, len(body), step)]
+
+    def consistent(self, blob: bytes, **changes: Any) -> str:
+        """A reference for `blob` that differs from the genuine one only where the blob forces it:
+        the SHA-256, and the size when some size gives exactly this blob length."""
+        fields: dict[str, Any] = {"file_key": self.reference.file_key, "suite": self.reference.suite,
+                  "chunk_size": self.reference.chunk_size, "size": self.reference.size,
+                  "content_type": self.reference.content_type, "sha256": hashlib.sha256(blob).digest()}
+        fields.update(changes)
+        fields["size"] = size_for(len(blob), fields["chunk_size"], fields["size"])
+        return AttachmentReference(**fields).to_json().decode("ascii")
+
+    def open_input(self, blob: bytes | None = None, reference: str | None = None, **changes: Any) -> Input:
+        blob = self.blob if blob is None else blob
+        return {"reference": reference or self.consistent(blob, **changes), "blob": blob.hex()}
+
+
+def size_for(blob_length: int, chunk_size: int, fallback: int) -> int:
+    """The plaintext size whose blob has this length, if there is one."""
+    body = blob_length - HEADER_SIZE
+    for count in range(max(1, body // (chunk_size + TAG_SIZE)), body // TAG_SIZE + 2):
+        size = body - TAG_SIZE * count
+        if size >= 0 and chunk_count(size, chunk_size) == count and encrypted_size(size, chunk_size) == blob_length:
+            return size
+    return fallback
+
+
+def sealed_chunks(inputs: Input, plan: list[tuple[int, bytes, bool]]) -> bytes:
+    """A blob built chunk by chunk with the file key: what only a buggy or malicious sender can make."""
+    key = StreamKey.create(bytes.fromhex(inputs["file_key"]), suite=Suite.from_label(inputs["suite"]),
+                           chunk_size=inputs["chunk_size"], _salt=bytes.fromhex(inputs["salt"]))
+    return key.header_bytes + b"".join(key.seal_chunk(index, data, last) for index, data, last in plan)
+
+
+def patch(data: bytes, offset: int, value: bytes) -> bytes:
+    return data[:offset] + value + data[offset + len(value) :]
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+SEALS: dict[str, tuple[str, Input]] = {
+    "empty": ("the empty attachment is one empty final chunk", seal_input("empty", 0)),
+    "one-byte": ("one byte: one final chunk of 1 byte", seal_input("one-byte", 1)),
+    "one-short-chunk": ("63 bytes with 64-byte chunks: one final chunk", seal_input("one-short-chunk", 63)),
+    "exactly-one-chunk": ("64 bytes: one full final chunk, no empty chunk after it",
+                          seal_input("exactly-one-chunk", 64)),
+    "one-chunk-plus-one": ("65 bytes: a full chunk, then a final chunk of 1 byte", seal_input("one-chunk-plus-one", 65)),
+    "three-full-chunks": ("192 bytes: three full chunks, the third final", seal_input("three-full-chunks", 192)),
+    "four-chunks": ("200 bytes: three full chunks and a final chunk of 8 bytes", seal_input("four-chunks", 200)),
+    "xchacha-four-chunks": ("XChaCha20-Poly1305, 200 bytes in 64-byte chunks",
+                            seal_input("xchacha-four-chunks", 200, suite="XC20P")),
+    "xchacha-empty": ("XChaCha20-Poly1305, the empty attachment", seal_input("xchacha-empty", 0, suite="XC20P")),
+    "chunk-128": ("128-byte chunks, 300 bytes", seal_input("chunk-128", 300, chunk_size=128, content_type="image/png")),
+    "default-chunk": ("the default 64 KiB chunk size, 1000 bytes",
+                      seal_input("default-chunk", 1000, chunk_size=65536, content_type="video/mp4")),
+    "largest-chunk": ("the largest chunk size, 2^20, 100 bytes",
+                      seal_input("largest-chunk", 100, chunk_size=1 << 20, content_type="application/pdf")),
+}
+
+
+def cases() -> list[Case]:
+    return seal_cases() + open_cases() + header_cases() + stream_attack_cases() + chunk_cases() + reference_cases()
+
+
+def seal_cases() -> list[Case]:
+    return [valid(f"attachment-seal-{name}", "attachment_seal", text, inputs) for name, (text, inputs) in SEALS.items()]
+
+
+def open_cases() -> list[Case]:
+    out = []
+    for name, (text, inputs) in SEALS.items():
+        genuine = Sealed(inputs)
+        out.append(valid(f"attachment-open-{name}", "attachment_open", text,
+                         {"reference": genuine.reference_text, "blob": genuine.blob.hex()}))
+    return out
+
+
+def header_cases() -> list[Case]:
+    base = Sealed(SEALS["four-chunks"][1])
+    blob, op = base.blob, "attachment_open"
+
+    def bad(case_id: str, text: str, tampered: bytes, code: str, reject: str, **changes: Any) -> Case:
+        return invalid(case_id, op, text, base.open_input(tampered, **changes), code, reject)
+
+    return [
+        bad("attachment-open-empty-blob", "an empty blob has no header", b"", "E_FORMAT", "MR-ATT-HEADER-TRUNCATED"),
+        bad("attachment-open-header-cut", "a blob cut inside the 70-byte header", blob[:40], "E_FORMAT",
+            "MR-ATT-HEADER-TRUNCATED"),
+        bad("attachment-open-magic-message", "a sealed message's magic DVM instead of DVA",
+            patch(blob, 0, b"DVM\x01"), "E_FORMAT", "MR-ATT-MAGIC"),
+        bad("attachment-open-version-2", "version byte 2", patch(blob, 3, b"\x02"), "E_FORMAT", "MR-ATT-VERSION"),
+        bad("attachment-open-suite-0", "suite byte 0", patch(blob, 4, b"\x00"), "E_FORMAT", "MR-ATT-SUITE"),
+        bad("attachment-open-suite-3", "suite byte 3", patch(blob, 4, b"\x03"), "E_FORMAT", "MR-ATT-SUITE"),
+        bad("attachment-open-chunk-log2-5", "chunk size 2^5, below the minimum", patch(blob, 5, b"\x05"), "E_FORMAT",
+            "MR-ATT-CHUNK-SIZE"),
+        bad("attachment-open-chunk-log2-21", "chunk size 2^21, above the maximum", patch(blob, 5, b"\x15"),
+            "E_FORMAT", "MR-ATT-CHUNK-SIZE"),
+        bad("attachment-open-header-suite-changed", "suite byte changed 1 -> 2 (reference agrees): the commitment fails",
+            patch(blob, 4, b"\x02"), "E_AUTH", "MR-ATT-HEADER-TAMPERED", suite=Suite.XCHACHA20_POLY1305),
+        bad("attachment-open-header-chunk-size-changed",
+            "chunk size byte changed 2^6 -> 2^7 (reference agrees): the commitment fails",
+            patch(blob, 5, b"\x07"), "E_AUTH", "MR-ATT-HEADER-TAMPERED", chunk_size=128),
+        bad("attachment-open-salt-flipped", "one bit of the salt flipped", patch(blob, 6, bytes((blob[6] ^ 1,))),
+            "E_AUTH", "MR-ATT-HEADER-TAMPERED"),
+        bad("attachment-open-commitment-flipped", "one bit of the key commitment flipped",
+            patch(blob, 69, bytes((blob[69] ^ 0x80,))), "E_AUTH", "MR-ATT-HEADER-TAMPERED"),
+    ]
+
+
+def stream_attack_cases() -> list[Case]:
+    base = Sealed(SEALS["four-chunks"][1])
+    header, (c0, c1, c2, c3) = base.header, base.chunks()
+    plain = bytes.fromhex(base.inputs["plaintext"])
+    other = Sealed(seal_input("other-file", 200, file_key="file-key/2"))
+    resealed = Sealed(seal_input("resealed", 200) | {"plaintext": base.inputs["plaintext"]})
+    xchacha = Sealed(seal_input("four-chunks", 200, suite="XC20P"))
+    wide = Sealed(seal_input("four-chunks", 200, chunk_size=128))
+    op = "attachment_open"
+
+    def bad(case_id: str, text: str, inputs: Input, reject: str) -> Case:
+        return invalid(case_id, op, text, inputs, "E_AUTH", reject)
+
+    def crafted(plan: list[tuple[int, bytes, bool]]) -> bytes:
+        return sealed_chunks(base.inputs, plan)
+
+    p = [plain[at : at + 64] for at in range(0, 200, 64)]
+    return [
+        bad("attachment-open-truncated-to-one-chunk", "truncated at a chunk boundary: chunks 1-3 dropped",
+            base.open_input(header + c0), "MR-ATT-TRUNCATED"),
+        bad("attachment-open-last-chunk-dropped", "the final chunk dropped: chunk 2 is not flagged final",
+            base.open_input(header + c0 + c1 + c2), "MR-ATT-TRUNCATED"),
+        bad("attachment-open-cut-mid-chunk", "the last 5 bytes cut off", base.open_input(base.blob[:-5]),
+            "MR-ATT-TRUNCATED"),
+        bad("attachment-open-header-only", "every chunk dropped", base.open_input(header), "MR-ATT-TRUNCATED"),
+        bad("attachment-open-truncated-genuine-reference", "truncated, opened with the genuine reference",
+            base.open_input(header + c0 + c1, reference=base.reference_text), "MR-ATT-TRUNCATED"),
+        bad("attachment-open-reordered", "chunks 0 and 1 swapped", base.open_input(header + c1 + c0 + c2 + c3),
+            "MR-ATT-REORDERED"),
+        bad("attachment-open-duplicated", "chunk 1 duplicated", base.open_input(header + c0 + c1 + c1 + c2 + c3),
+            "MR-ATT-DUPLICATED"),
+        bad("attachment-open-chunk-replaced", "chunk 2 replaced by a copy of chunk 1",
+            base.open_input(header + c0 + c1 + c1 + c3), "MR-ATT-DUPLICATED"),
+        bad("attachment-open-chunk-appended", "a copy of chunk 0 appended after the final chunk",
+            base.open_input(base.blob + c0), "MR-ATT-APPENDED"),
+        bad("attachment-open-bytes-appended", "5 bytes appended", base.open_input(base.blob + b"\x00" * 5),
+            "MR-ATT-APPENDED"),
+        bad("attachment-open-appended-genuine-reference", "a chunk appended, opened with the genuine reference",
+            base.open_input(base.blob + c0, reference=base.reference_text), "MR-ATT-APPENDED"),
+        bad("attachment-open-two-blobs", "another attachment's chunks appended",
+            base.open_input(base.blob + other.blob[HEADER_SIZE:]), "MR-ATT-APPENDED"),
+        bad("attachment-open-final-flag-missing", "the final chunk sealed without the last-chunk flag",
+            base.open_input(crafted([(0, p[0], False), (1, p[1], False), (2, p[2], False), (3, p[3], False)])),
+            "MR-ATT-LAST-FLAG"),
+        bad("attachment-open-final-flag-early", "chunk 1 sealed with the last-chunk flag, chunks follow it",
+            base.open_input(crafted([(0, p[0], False), (1, p[1], True), (2, p[2], False), (3, p[3], True)])),
+            "MR-ATT-LAST-FLAG"),
+        bad("attachment-open-empty-final-chunk", "an authentic empty final chunk after a full one",
+            base.open_input(crafted([(0, p[0], False), (1, b"", True)])), "MR-ATT-EMPTY-FINAL"),
+        bad("attachment-open-chunk-tag-flipped", "one bit of chunk 1's tag flipped",
+            base.open_input(header + c0 + c1[:-1] + bytes((c1[-1] ^ 1,)) + c2 + c3), "MR-ATT-TAMPERED"),
+        bad("attachment-open-chunk-ciphertext-flipped", "one bit of chunk 3's ciphertext flipped",
+            base.open_input(header + c0 + c1 + c2 + bytes((c3[0] ^ 1,)) + c3[1:]), "MR-ATT-TAMPERED"),
+        bad("attachment-open-swapped-file", "another attachment's blob (another file key), digest recomputed",
+            base.open_input(other.blob), "MR-ATT-SWAPPED"),
+        bad("attachment-open-swapped-file-genuine-reference", "another attachment's blob, the genuine reference",
+            base.open_input(other.blob, reference=base.reference_text), "MR-ATT-SWAPPED"),
+        bad("attachment-open-digest-mismatch",
+            "the same content and file key sealed again (another salt): valid, but not the blob referenced",
+            base.open_input(resealed.blob, reference=base.reference_text), "MR-ATT-DIGEST"),
+        bad("attachment-open-wrong-suite", "a genuine XChaCha blob under the same file key; the reference says A256GCM",
+            base.open_input(xchacha.blob, suite=Suite.AES_256_GCM), "MR-ATT-MISMATCH"),
+        bad("attachment-open-wrong-chunk-size", "a genuine 128-byte-chunk blob; the reference says 64",
+            base.open_input(wide.blob, chunk_size=64), "MR-ATT-MISMATCH"),
+        bad("attachment-open-wrong-size", "the reference's size is one byte more than the content",
+            base.open_input(base.blob, reference=base.reference_text.replace('"size":200', '"size":201')),
+            "MR-ATT-MISMATCH"),
+    ]
+
+
+def chunk_cases() -> list[Case]:
+    base = Sealed(SEALS["four-chunks"][1])
+    chunks, header = base.chunks(), base.header.hex()
+    op = "attachment_open_chunk"
+
+    def at(index: int, chunk: bytes, **changes: Any) -> Input:
+        return {"reference": base.reference_text, "header": header, "index": index, "chunk": chunk.hex()} | changes
+
+    out = [valid(f"attachment-open-chunk-{k}", op, f"random access to chunk {k} of 4 alone", at(k, chunks[k]))
+           for k in range(4)]
+    out += [
+        invalid("attachment-open-chunk-moved", op, "chunk 2's bytes offered as chunk 1", at(1, chunks[2]), "E_AUTH",
+                "MR-ATT-REORDERED"),
+        invalid("attachment-open-chunk-not-final", op, "chunk 2 of 4 offered as the final chunk 3 (wrong length)",
+                at(3, chunks[2]), "E_AUTH", "MR-ATT-LAST-FLAG"),
+        invalid("attachment-open-chunk-index-4", op, "index 4 of a 4-chunk attachment", at(4, chunks[3]), "E_FORMAT",
+                "MR-ATT-INDEX"),
+        invalid("attachment-open-chunk-index-negative", op, "index -1", at(-1, chunks[0]), "E_FORMAT", "MR-ATT-INDEX"),
+        invalid("attachment-open-chunk-header-tampered", op, "the header's salt flipped",
+                at(0, chunks[0], header=patch(base.header, 10, b"\xff").hex()), "E_AUTH", "MR-ATT-HEADER-TAMPERED"),
+        invalid("attachment-open-chunk-header-short", op, "a 69-byte header", at(0, chunks[0], header=header[:-2]),
+                "E_FORMAT", "MR-ATT-HEADER-TRUNCATED"),
+        invalid("attachment-open-chunk-truncated", op, "chunk 0 missing its last byte", at(0, chunks[0][:-1]),
+                "E_AUTH", "MR-ATT-TRUNCATED"),
+    ]
+    return out
+
+
+def reference_cases() -> list[Case]:
+    genuine = Sealed(SEALS["four-chunks"][1])
+    text = genuine.reference_text
+    obj = genuine.reference.to_dict()
+    op = "attachment_reference_parse"
+
+    def edited(**changes: Any) -> str:
+        fields = {k: v for k, v in (obj | changes).items() if v is not None}
+        return "{" + ",".join(f'"{k}":{_json(v)}' for k, v in sorted(fields.items())) + "}"
+
+    def bad(case_id: str, description: str, reference: str, reject: str) -> Case:
+        return invalid(f"attachment-reference-{case_id}", op, description, {"reference": reference}, "E_FORMAT", reject)
+
+    key = obj["key"]
+    return [
+        valid("attachment-reference-canonical", op, "the canonical reference", {"reference": text}),
+        valid("attachment-reference-not-canonical", op, "whitespace and another member order are accepted",
+              {"reference": json.dumps(dict(sorted(obj.items(), reverse=True)), indent=1)}),
+        valid("attachment-reference-largest", op, "the largest size: 2^32 chunks of 2^20 bytes",
+              {"reference": edited(size=1 << 52, chunk_size=1 << 20)}),
+        bad("version-2", "v = 2", edited(v=2), "MR-ATT-REF-VERSION"),
+        bad("version-string", "v = \"1\"", edited(v="1"), "MR-ATT-REF-VERSION"),
+        bad("missing-sha256", "no sha256 member", edited(sha256=None), "MR-JSON-MISSING"),
+        bad("unknown-member", "an extra member name", edited(name="cat.png"), "MR-JSON-UNKNOWN"),
+        bad("duplicate-size", "size given twice", text[:-1] + ',"size":200}', "MR-JSON-DUPLICATE"),
+        bad("not-object", "a JSON array", "[" + text + "]", "MR-JSON-SYNTAX"),
+        bad("size-float", "size 200.0", edited(size=200.0), "MR-JSON-TYPE"),
+        bad("size-true", "size true", edited(size=True), "MR-JSON-TYPE"),
+        bad("size-negative", "size -1", edited(size=-1), "MR-ATT-REF-SIZE"),
+        bad("size-too-large", "2^32 chunks of 2^20 bytes and one byte more", edited(size=(1 << 52) + 1, chunk_size=1 << 20),
+            "MR-ATT-REF-SIZE"),
+        bad("too-many-chunks", "2^32 + 1 chunks of 64 bytes", edited(size=(1 << 38) + 1), "MR-ATT-REF-SIZE"),
+        bad("chunk-size-100", "a chunk size that is not a power of two", edited(chunk_size=100), "MR-ATT-REF-CHUNK-SIZE"),
+        bad("chunk-size-32", "chunk size 2^5", edited(chunk_size=32), "MR-ATT-REF-CHUNK-SIZE"),
+        bad("chunk-size-2m", "chunk size 2^21", edited(chunk_size=1 << 21), "MR-ATT-REF-CHUNK-SIZE"),
+        bad("suite-unknown", "suite A128GCM", edited(suite="A128GCM"), "MR-ATT-REF-SUITE"),
+        bad("key-short", "a 31-byte key", edited(key=key[:-2]), "MR-B64-LENGTH"),
+        bad("key-padded", "the key with base64 padding", edited(key=key + "="), "MR-B64-PAD"),
+        bad("key-standard-alphabet", "a key with '+', from the standard base64 alphabet", edited(key="+" + key[1:]),
+            "MR-B64-ALPHABET"),
+        bad("sha256-noncanonical", "non-zero unused trailing bits in sha256", edited(sha256=_noncanonical(obj["sha256"])),
+            "MR-B64-NONCANONICAL"),
+        bad("content-type-space", "a content type with a space", edited(content_type="image/png; q=1"),
+            "MR-CONTENT-TYPE"),
+        bad("content-type-empty", "an empty content type", edited(content_type=""), "MR-CONTENT-TYPE"),
+    ]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _noncanonical(text: str) -> str:
+    # 32 bytes are 43 characters; the last carries 2 unused bits. Setting one decodes to the same bytes.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return text[:-1] + alphabet[alphabet.index(text[-1]) | 1]

@@ -1,0 +1,126 @@
+"""The attachment reference: what a chat message carries so a member can fetch and open an attachment.
+
+    {"chunk_size": 65536, "content_type": "image/png", "key": b64url(32), "sha256": b64url(32),
+     "size": 12345, "suite": "A256GCM", "v": 1}
+
+It holds the file key, so it is as secret as the message: it only ever travels sealed, with the content
+type CONTENT_TYPE_ATTACHMENT (spec/attachment.md, "Reference").
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from . import labels
+from .attachment_stream import (
+    FILE_KEY_SIZE, check_chunk_size, check_size, chunk_count, chunk_span, encrypted_size,
+)
+from .encoding import b64decode, b64encode, check_content_type, check_fields, dumps, loads_object
+from .errors import FormatError
+from .hazmat.suites import Suite
+from .keyring import KeyRing
+from .message import SealedMessage
+from .sealing import OpenedMessage
+
+DIGEST_SIZE: Final = 32
+MAX_REFERENCE_JSON: Final = 1024
+FIELDS: Final = ("chunk_size", "content_type", "key", "sha256", "size", "suite", "v")
+
+
+@dataclass(frozen=True)
+class AttachmentReference:
+    """Everything needed to check and open one encrypted attachment. Never printed with its key."""
+
+    file_key: bytes = field(repr=False)
+    suite: Suite
+    chunk_size: int
+    size: int
+    content_type: str
+    sha256: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.file_key, bytes) or len(self.file_key) != FILE_KEY_SIZE:
+            raise FormatError("key", f"must be {FILE_KEY_SIZE} bytes")
+        check_chunk_size(self.chunk_size)
+        check_size(self.size, self.chunk_size)
+        check_content_type(self.content_type)
+        if not isinstance(self.sha256, bytes) or len(self.sha256) != DIGEST_SIZE:
+            raise FormatError("sha256", f"must be {DIGEST_SIZE} bytes")
+
+    def __repr__(self) -> str:
+        return (f"AttachmentReference(suite={self.suite.label}, chunk_size={self.chunk_size}, size={self.size}, "
+                f"content_type={self.content_type!r}, sha256={self.sha256.hex()[:16]}…, key=<redacted>)")
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AttachmentReference):
+            return NotImplemented
+        same_key = hmac.compare_digest(self.file_key, other.file_key)
+        return same_key and self._public() == other._public()
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def _public(self) -> tuple[Suite, int, int, str, bytes]:
+        return self.suite, self.chunk_size, self.size, self.content_type, self.sha256
+
+    @property
+    def chunk_count(self) -> int:
+        return chunk_count(self.size, self.chunk_size)
+
+    @property
+    def encrypted_size(self) -> int:
+        """The exact length of the blob this reference describes."""
+        return encrypted_size(self.size, self.chunk_size)
+
+    def chunk_span(self, index: int) -> tuple[int, int]:
+        """(offset, length) of encrypted chunk `index` in the blob: the byte range to fetch for random access."""
+        return chunk_span(index, self.size, self.chunk_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object, secret key included: seal it, never log it."""
+        return {"chunk_size": self.chunk_size, "content_type": self.content_type, "key": b64encode(self.file_key),
+                "sha256": b64encode(self.sha256), "size": self.size, "suite": self.suite.label,
+                "v": labels.FORMAT_VERSION}
+
+    def to_json(self) -> bytes:
+        """Canonical JSON (sorted keys, no whitespace). Secret: seal it, never log it."""
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> AttachmentReference:
+        return parse_reference(data)
+
+    @classmethod
+    def from_message(cls, opened: OpenedMessage) -> AttachmentReference:
+        """The reference inside an opened chat message; refuses a message of any other content type."""
+        if opened.content_type != labels.CONTENT_TYPE_ATTACHMENT:
+            raise FormatError("content_type", f"not {labels.CONTENT_TYPE_ATTACHMENT}")
+        return parse_reference(opened.plaintext)
+
+
+def parse_reference(data: bytes | str) -> AttachmentReference:
+    """Strict parse: every field present, typed and in range; nothing unknown; no duplicates."""
+    obj = loads_object(data, "reference", max_bytes=MAX_REFERENCE_JSON)
+    check_fields(obj, FIELDS)
+    if type(obj["v"]) is not int or obj["v"] != labels.FORMAT_VERSION:
+        raise FormatError("v", f"unsupported reference version {obj['v']!r}")
+    chunk_size = check_chunk_size(obj["chunk_size"])
+    return AttachmentReference(
+        file_key=b64decode(obj["key"], "key", size=FILE_KEY_SIZE),
+        suite=Suite.from_label(obj["suite"]),
+        chunk_size=chunk_size,
+        size=check_size(obj["size"], chunk_size),
+        content_type=check_content_type(obj["content_type"]),
+        sha256=b64decode(obj["sha256"], "sha256", size=DIGEST_SIZE),
+    )
+
+
+def seal_reference(keyring: KeyRing, room_id: str, reference: AttachmentReference, *,
+                   message_id: str) -> SealedMessage:
+    """Seals the reference to the room as an ordinary signed, padded chat message."""
+    return keyring.seal(room_id, reference.to_json(), message_id=message_id,
+                        content_type=labels.CONTENT_TYPE_ATTACHMENT)
