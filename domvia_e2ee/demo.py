@@ -1,98 +1,194 @@
-"""A room's whole life over an in-process relay: what the relay sees beside what members read."""
+"""A room's whole life over an in-process relay: what the relay sees beside what members read.
+
+`story()` plays it and returns the steps; `render()` lays them out in two columns; `run()`
+prints them. The shape (steps, lines, outcomes) is the same on every run; only the random
+bytes (keys, nonces, ciphertexts, safety numbers) differ.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 from .errors import DomviaError
 from .identity import Identity
 from .keyring import KeyRing
-from .message import SealedMessage
 from .room import Room
 
-ROOM = "room-42"
+ROOM: Final = "room-42"
+CHANNEL: Final = f"private-chat.room.{ROOM}"
+LEFT: Final = 46
 Say = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    """One moment of the story: what happened, what the relay saw, what each member read."""
+
+    title: str
+    notes: list[str] = field(default_factory=list)
+    relay: list[dict[str, Any]] = field(default_factory=list)
+    reads: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
 class Relay:
     """Stands in for the realtime relay and the product database: it stores and forwards bytes."""
 
-    say: Say
     log: list[bytes] = field(default_factory=list)
 
-    def publish(self, channel: str, payload: bytes) -> bytes:
+    def publish(self, step: Step, payload: bytes) -> bytes:
         self.log.append(payload)
         seen = json.loads(payload)
-        self.say(f"  relay  sees on {channel}: epoch={seen['e']} sender={seen['u']} id={seen['m']} "
-                 f"type={seen['t']} ciphertext={seen['c'][:16]}… ({len(payload)} bytes of JSON)")
+        step.relay.append({"channel": CHANNEL, "epoch": seen["e"], "sender": seen["u"], "message_id": seen["m"],
+                           "content_type": seen["t"], "key_id": seen["k"], "ciphertext": seen["c"],
+                           "bytes": len(payload)})
         return payload
 
 
-def _read(ring: KeyRing, payload: bytes, say: Say) -> None:
-    name = ring.owner.participant_id
-    try:
-        opened = ring.open(payload, check_replay=False)
-        say(f"  {name:<6} reads {opened.plaintext.decode()!r} from {opened.sender_id} (epoch {opened.epoch})")
-    except DomviaError as error:
-        say(f"  {name:<6} cannot read it: {error.code} ({error})")
+class Life:
+    """The participants, their key rings, the room and the relay, driven step by step."""
+
+    def __init__(self) -> None:
+        self.people = {name: Identity.generate(name) for name in ("alice", "bob", "carol", "dave")}
+        self.rings = {name: KeyRing(identity) for name, identity in self.people.items()}
+        for ring in self.rings.values():
+            for identity in self.people.values():
+                if identity is not ring.owner:
+                    ring.add_identity(identity.public)
+            ring.trust_admin(ROOM, self.people["alice"].public)  # the inviter, checked out of band
+        self.relay = Relay()
+        self.steps: list[Step] = []
+
+    def step(self, title: str) -> Step:
+        self.steps.append(Step(f"{len(self.steps) + 1}. {title}"))
+        return self.steps[-1]
+
+    def send(self, step: Step, sender: str, message_id: str, text: str) -> bytes:
+        sealed = self.rings[sender].seal(ROOM, text.encode(), message_id=message_id)
+        return self.relay.publish(step, sealed.to_json())
+
+    def read(self, step: Step, name: str, payload: bytes, *, replay_check: bool = False) -> None:
+        try:
+            opened = self.rings[name].open(payload, check_replay=replay_check)
+            step.reads.append({"member": name, "ok": True, "text": opened.plaintext.decode(),
+                               "sender": opened.sender_id, "epoch": opened.epoch})
+        except DomviaError as error:
+            step.reads.append({"member": name, "ok": False, "code": error.code, "error": str(error)})
+
+    def accept(self, step: Step, name: str, data: bytes, what: str) -> None:
+        try:
+            accepted = self.rings[name].accept(data)
+            step.notes.append(f"{name} accepts the {what} ({len(data)} bytes): epoch {accepted.epochs[0]}")
+        except DomviaError as error:
+            step.notes.append(f"{name}'s client rejects the {what}: {error.code}")
 
 
-def _send(ring: KeyRing, relay: Relay, message_id: str, text: str) -> bytes:
-    sealed: SealedMessage = ring.seal(ROOM, text.encode(), message_id=message_id)
-    return relay.publish(f"private-chat.room.{ROOM}", sealed.to_json())
+def story() -> list[Step]:
+    life = Life()
+    room = _create(life)
+    first = _chat(life)
+    _tamper(life, first)
+    second = _remove(life, room)
+    _join(life, room, first, second)
+    life.step("what the relay holds").notes.append(
+        f"{len(life.relay.log)} sealed payloads, no key, no plaintext; alice's view: epoch {room.epoch}, "
+        f"members {', '.join(sorted(room.members))}, rotation due: {', '.join(room.rotation_due()) or 'no'}")
+    return life.steps
 
 
-def run(say: Say = print) -> None:
-    people = {name: Identity.generate(name) for name in ("alice", "bob", "carol", "dave")}
-    rings = {name: KeyRing(identity) for name, identity in people.items()}
-    for ring in rings.values():
-        for identity in people.values():
-            if identity is not ring.owner:
-                ring.add_identity(identity.public)
-        ring.trust_admin(ROOM, people["alice"].public)  # the inviter, checked out of band
-    relay = Relay(say)
+def _create(life: Life) -> Room:
+    step = life.step("alice creates the room with bob and carol: epoch 1")
+    room, rotation = Room.create(life.rings["alice"], ROOM, [life.people["bob"].public, life.people["carol"].public])
+    step.notes.append(f"alice signs a bundle wrapping the epoch-1 key to each member; her safety number "
+                      f"{life.people['alice'].public.safety_number} is checked out of band")
+    life.accept(step, "bob", rotation.bundle.slice_for("bob").to_bytes(), "slice for him")
+    life.accept(step, "carol", rotation.bundle.to_bytes(), "whole bundle")
+    return room
 
-    say("1. alice creates the room with bob and carol (epoch 1)")
-    room, rotation = Room.create(rings["alice"], ROOM, [people["bob"].public, people["carol"].public])
-    for name in ("bob", "carol"):
-        rings[name].accept(rotation.bundle.to_bytes())
-    say(f"  bundle: {len(rotation.bundle.to_bytes())} bytes, signed by alice; "
-        f"alice's safety number {people['alice'].public.safety_number}")
 
-    say("2. chat")
-    first = _send(rings["bob"], relay, "msg-1", "hi all, the launch is on Friday")
+def _chat(life: Life) -> bytes:
+    step = life.step("bob writes to the room")
+    first = life.send(step, "bob", "msg-1", "hi all, the launch is on Friday")
     for name in ("alice", "carol"):
-        _read(rings[name], first, say)
+        life.read(step, name, first)
+    return first
 
-    say("3. a tampered message is refused")
+
+def _tamper(life: Life, first: bytes) -> None:
+    step = life.step("the relay changes the message id of bob's message")
     tampered = json.loads(first)
     tampered["m"] = "msg-999"
-    _read(rings["alice"], json.dumps(tampered).encode(), say)
+    payload = life.relay.publish(step, json.dumps(tampered).encode())
+    life.relay.log.pop()  # not stored: it was never a real message
+    life.read(step, "alice", payload)
 
-    say("4. alice removes carol: the room rotates to epoch 2")
+
+def _remove(life: Life, room: Room) -> bytes:
+    step = life.step("alice removes carol: the room rotates to epoch 2")
     rotation = room.remove(["carol"])
-    rings["bob"].accept(rotation.bundle.slice_for("bob").to_bytes())
-    rings["bob"].accept(rotation.bundle.to_bytes())
-    try:
-        rings["carol"].accept(rotation.bundle.to_bytes())
-    except DomviaError as error:
-        say(f"  carol's client rejects the new bundle: {error.code}")
-    second = _send(rings["alice"], relay, "msg-2", "carol is gone; new budget is 40k")
+    life.accept(step, "bob", rotation.bundle.to_bytes(), "new bundle")
+    life.accept(step, "carol", rotation.bundle.to_bytes(), "new bundle")
+    second = life.send(step, "alice", "msg-2", "carol is gone; the new budget is 40k")
     for name in ("bob", "carol"):
-        _read(rings[name], second, say)
+        life.read(step, name, second)
+    return second
 
-    say("5. dave joins: the room rotates to epoch 3, history is not shared")
-    rotation = room.add([people["dave"].public])
+
+def _join(life: Life, room: Room, *history: bytes) -> None:
+    step = life.step("dave joins: the room rotates to epoch 3; history is not shared")
+    rotation = room.add([life.people["dave"].public])
     for name in ("bob", "dave"):
-        rings[name].accept(rotation.bundle.to_bytes())
-    _read(rings["dave"], first, say)
-    _read(rings["dave"], second, say)
-    third = _send(rings["dave"], relay, "msg-3", "hello, dave here")
+        life.accept(step, name, rotation.bundle.to_bytes(), "new bundle")
+    step.notes.append("the relay hands dave the stored history, msg-1 and msg-2:")
+    for payload in history:
+        life.read(step, "dave", payload)
+    step = life.step("dave writes to the room")
+    third = life.send(step, "dave", "msg-3", "hello, dave here")
     for name in ("alice", "bob", "carol"):
-        _read(rings[name], third, say)
+        life.read(step, name, third, replay_check=True)
+    step = life.step("the relay delivers dave's message to bob a second time")
+    life.relay.publish(step, third)
+    life.relay.log.pop()
+    life.read(step, "bob", third, replay_check=True)
 
-    say(f"6. the relay stored {len(relay.log)} payloads and holds no key; rotation due: "
-        f"{room.rotation_due() or 'no'}")
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def _relay_lines(seen: dict[str, Any]) -> list[str]:
+    return [f"epoch {seen['epoch']}  sender {seen['sender']}  id {seen['message_id']}",
+            f"key id {seen['key_id'][:12]}…  {seen['bytes']} bytes",
+            f"ciphertext {seen['ciphertext'][:24]}…"]
+
+
+def _read_line(read: dict[str, Any]) -> str:
+    if read["ok"]:
+        return f"{read['member']:<6} reads {read['text']!r}"
+    return f"{read['member']:<6} cannot: {read['code']}"
+
+
+def render(steps: list[Step]) -> Iterator[str]:
+    yield "A room's life. Left: what the relay sees. Right: what members read."
+    for step in steps:
+        yield ""
+        yield step.title
+        for note in step.notes:
+            yield f"   {note}"
+        if not step.relay and not step.reads:
+            continue
+        left = [line for seen in step.relay for line in _relay_lines(seen)]
+        right = [_read_line(read) for read in step.reads]
+        yield f"   {'relay sees (' + CHANNEL + ')':<{LEFT}}| members read"
+        for index in range(max(len(left), len(right))):
+            cell = left[index] if index < len(left) else ""
+            yield f"   {cell:<{LEFT}}| {right[index] if index < len(right) else ''}".rstrip()
+
+
+def run(say: Say = print) -> list[Step]:
+    steps = story()
+    for line in render(steps):
+        say(line)
+    return steps

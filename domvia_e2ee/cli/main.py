@@ -1,43 +1,124 @@
-"""Entry point and dispatch. Errors print `domvia-e2ee: error: ...`, never a traceback."""
+"""Entry point and dispatch. Failures print `domvia-e2ee: error: ...` (and a hint), never a traceback.
+
+Each module named in COMMAND_MODULES lives in domvia_e2ee/cli/ and exposes
+`register(commands)`, where `commands` is the top-level argparse subparsers object; every
+handler it sets (`set_defaults(handler=...)`) takes the parsed Namespace and returns an int
+exit code. main() adds --json and --debug to every leaf command. Shared helpers: cli/io.py.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import DomviaError
+from .io import PROG, UsageError, emit_json, wants_json
 
-PROG = "domvia-e2ee"
+COMMAND_MODULES: tuple[str, ...] = (
+    "identity_cmd",
+    "room_cmd",
+    "keyring_cmd",
+    "message_cmd",
+    "demo_cmd",
+    "vectors_cmd",
+)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = "End-to-end encryption for DomVia chat rooms: identities, rooms, key rings, sealed messages."
+EPILOG = """\
+exit status:
+  0  success
+  1  failure: a bad, tampered or unreadable input or file, a refused operation, an I/O error
+  2  usage error: unknown option, missing argument, impossible combination
+
+conventions:
+  Private identity and key ring files are created with mode 0600 and never overwritten; they are
+  refused when group or others can read them. Every file is written atomically (temp file, fsync,
+  rename), so a failure leaves the previous files intact and no partial output behind.
+  Passphrases come from --passphrase-fd N, --passphrase-env NAME or a terminal prompt, never argv.
+  Every command takes --json (one JSON object on stdout) and --debug (tracebacks on errors).
+"""
 
 
-def _demo(_: argparse.Namespace) -> int:
-    from ..demo import run
+class Parser(argparse.ArgumentParser):
+    """argparse with the tool's message format and exit code 2 for usage errors."""
 
-    run()
-    return 0
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{PROG}: error: {message}\n{PROG}: hint: run '{self.prog} --help' for usage\n")
+        sys.exit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="End-to-end encryption for DomVia chat rooms.")
-    parser.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = commands.add_parser("demo", help="show a room's whole life over an in-process relay")
-    demo.set_defaults(handler=_demo)
+    parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, for scripts")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").register(commands)
+    _add_common_options(parser)
     return parser
 
 
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return [parser]
+    return [leaf for group in groups for child in group.choices.values() for leaf in _leaves(child)]
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS keeps a leaf from resetting a --json/--debug given before the command name.
+    for leaf in _leaves(parser):
+        if leaf is parser:
+            continue
+        if "--json" not in leaf._option_string_actions:
+            leaf.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                              help="print one JSON object on stdout, for scripts")
+        if "--debug" not in leaf._option_string_actions:
+            leaf.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                              help="show a traceback on errors")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
+    except UsageError as error:
+        return _fail(args, "E_USAGE", str(error), error.hint, EXIT_USAGE)
     except DomviaError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:  # noqa: BLE001 - the CLI never shows a traceback unless asked
-        if args.debug:
+        return _fail(args, error.code, str(error), getattr(error, "hint", None), EXIT_FAILURE)
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(args, "E_IO", f"{where}{error.strerror or error}", None, EXIT_FAILURE)
+    except KeyboardInterrupt:
+        return _fail(args, "E_INTERRUPTED", "interrupted; files are unchanged or fully updated", None, EXIT_FAILURE)
+    except Exception as error:  # the CLI never shows a traceback unless asked
+        if getattr(args, "debug", False):
             raise
-        print(f"{PROG}: error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
-        print(f"{PROG}: hint: rerun with --debug for details", file=sys.stderr)
-        return 1
+        first_line = (str(error).splitlines() or [""])[0]
+        return _fail(args, "E_INTERNAL", f"unexpected {type(error).__name__}: {first_line}",
+                     "rerun with --debug for details, and report it if it persists", EXIT_FAILURE)
+
+
+def _fail(args: argparse.Namespace, code: str, message: str, hint: str | None, status: int) -> int:
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"{PROG}: hint: {hint}", file=sys.stderr)
+    if wants_json(args):
+        emit_json({"ok": False, "error": {"code": code, "message": message, "hint": hint}})
+    return status
