@@ -249,8 +249,14 @@ def build_bundle(rotator: Identity, key: RoomKey, members: Sequence[PublicIdenti
         raise ValueError("duplicate member id")
     if not 1 <= len(ordered) <= MAX_MEMBERS:
         raise ValueError(f"a room has 1 to {MAX_MEMBERS} members")
-    wrapped = wrap_many(key, ordered, kem, progress)
-    leaves = tuple(Member(m.participant_id, m.fingerprint, w) for m, w in zip(ordered, wrapped))
+    return _assemble(rotator, key, ordered, wrap_many(key, ordered, kem, progress), kem=kem,
+                     issued_at=issued_at, proof=proof)
+
+
+def _assemble(rotator: Identity, key: RoomKey, ordered: Sequence[PublicIdentity], wrapped: Sequence[bytes], *,
+              kem: WrapKem, issued_at: int, proof: MembershipProof | None) -> Bundle:
+    """Builds the tree and signs, given members sorted by id and their wrapped keys."""
+    leaves = tuple(Member(m.participant_id, m.fingerprint, w) for m, w in zip(ordered, wrapped, strict=True))
     tree = merkle.Tree([leaf.leaf() for leaf in leaves])
     header = BundleHeader(kem, key.suite, key.room_id, key.epoch, key.key_id, rotator.participant_id,
                           issued_at, len(leaves), tree.root)

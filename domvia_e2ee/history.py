@@ -115,9 +115,19 @@ def build_history(sharer: Identity, recipient: PublicIdentity, keys: Sequence[tu
                   proof: MembershipProof | None) -> HistoryBundle:
     """keys: (past room key, its roster of (id, fingerprint)) for each epoch to share."""
     ordered = sorted(keys, key=lambda item: item[0].epoch)
-    entries = tuple(HistoryEntry(k.epoch, k.suite, k.key_id, wrap(k, recipient, kem, labels.INFO_HISTORY_WRAP),
-                                 tuple(sorted(roster, key=lambda m: m[0].encode())))
-                    for k, roster in ordered)
+    wrapped = [wrap(k, recipient, kem, labels.INFO_HISTORY_WRAP) for k, _ in ordered]
+    return _assemble(sharer, recipient, ordered, wrapped, anchor_epoch=anchor_epoch, kem=kem,
+                     issued_at=issued_at, proof=proof)
+
+
+def _assemble(sharer: Identity, recipient: PublicIdentity,
+              ordered: Sequence[tuple[RoomKey, Sequence[tuple[str, bytes]]]], wrapped: Sequence[bytes], *,
+              anchor_epoch: int, kem: WrapKem, issued_at: int, proof: MembershipProof | None) -> HistoryBundle:
+    """Signs a history bundle, given the entries sorted by epoch and their wrapped keys."""
+    if len({k.room_id for k, _ in ordered}) != 1:
+        raise ValueError("a history bundle shares epochs of one room")
+    entries = tuple(HistoryEntry(k.epoch, k.suite, k.key_id, w, tuple(sorted(roster, key=lambda m: m[0].encode())))
+                    for (k, roster), w in zip(ordered, wrapped, strict=True))
     room_id = ordered[0][0].room_id
     body = _body(room_id, sharer.participant_id, recipient.participant_id, anchor_epoch, issued_at, kem, entries)
     return HistoryBundle(room_id, sharer.participant_id, recipient.participant_id, anchor_epoch, issued_at, kem,

@@ -7,7 +7,7 @@ the room key can forge such a message under any sender id (spec/sealing.md).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from . import labels
 from .encoding import check_content_type, check_id
@@ -50,8 +50,12 @@ def seal_unsigned(key: RoomKey, plaintext: bytes, *, message_id: str, sender_id:
     return _seal(key, plaintext, message_id, sender_id, content_type, pad, None, None)
 
 
+class Signer(Protocol):
+    def sign(self, message: bytes) -> bytes: ...
+
+
 def _seal(key: RoomKey, plaintext: bytes, message_id: str, sender_id: str, content_type: str,
-          pad: bool, nonce: bytes | None, signer: Identity | None) -> SealedMessage:
+          pad: bool, nonce: bytes | None, signer: Signer | None) -> SealedMessage:
     if len(plaintext) > MAX_PLAINTEXT:
         raise FormatError("plaintext", f"longer than {MAX_PLAINTEXT} bytes: send it as an attachment")
     check_id(message_id, "message_id")
@@ -77,7 +81,7 @@ def _seal(key: RoomKey, plaintext: bytes, message_id: str, sender_id: str, conte
 
 
 def _seal_from_parts(key: RoomKey, plaintext: bytes, *, message_id: str, sender_id: str,
-                     content_type: str, pad: bool, nonce: bytes, signer: Identity | None) -> SealedMessage:
+                     content_type: str, pad: bool, nonce: bytes, signer: Signer | None) -> SealedMessage:
     """Fixed-nonce sealing for test vectors only. Never call it with a nonce used before."""
     return _seal(key, plaintext, message_id, sender_id, content_type, pad, nonce, signer)
 

@@ -34,14 +34,15 @@ def signer_identity(directory: Lookup, signer_id: str) -> PublicIdentity:
 
 def authorise(signer: PublicIdentity, proof: MembershipProof | None, anchor: EpochRecord | None,
               admins: set[bytes], anchor_epoch: int) -> None:
-    """The signer is a room admin, or proves membership of the anchor epoch we hold."""
+    """The signer is a room admin, or was a member of the anchor epoch we hold: listed in its
+    roster, or proved by a path to its root."""
     if signer.fingerprint in admins:
         return
     if anchor is None:
         raise UnauthorizedError(f"signer {signer.participant_id!r} is not an admin and epoch {anchor_epoch} is not held")
-    if anchor.root is not None and proof is not None and proof.verifies(signer, anchor.size, anchor.root):
+    if anchor.is_member(signer.participant_id, signer.fingerprint):
         return
-    if anchor.root is None and anchor.is_member(signer.participant_id, signer.fingerprint):
+    if anchor.root is not None and proof is not None and proof.verifies(signer, anchor.size, anchor.root):
         return
     raise UnauthorizedError(f"signer {signer.participant_id!r} was not a member of epoch {anchor_epoch}")
 

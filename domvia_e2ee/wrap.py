@@ -71,6 +71,13 @@ def wrap(key: RoomKey, recipient: PublicIdentity, kem: WrapKem, label: bytes = l
     return _HYBRID.encrypt(bytes(key), xwing.public_key(recipient.xwing), info=info)
 
 
+def _wrap_with_ephemeral(key: RoomKey, recipient: PublicIdentity, ephemeral: bytes,
+                         label: bytes = labels.INFO_WRAP) -> bytes:
+    """Classic wrap with a given ephemeral private key: for test vectors only."""
+    info = _info(key, WrapKem.X25519, recipient.participant_id, label)
+    return hpke.seal_base(recipient.x25519, info, bytes(key), ephemeral_private=ephemeral)
+
+
 def wrap_many(key: RoomKey, recipients: Sequence[PublicIdentity], kem: WrapKem,
               progress: Progress | None = None) -> list[bytes]:
     """Wraps to every recipient, on both cores when it pays: libsodium releases the GIL."""

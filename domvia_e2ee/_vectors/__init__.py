@@ -1,0 +1,58 @@
+"""Deterministic generation of vectors/*.json (private: fixed randomness lives only here).
+
+`python -m domvia_e2ee._vectors write` regenerates every file; `check` compares them with
+the committed ones byte for byte. Every expected output is produced by the reference
+implementation's conformance handlers, and every must-fail case is generated only after
+checking that the handler really fails with the expected code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Case = dict[str, Any]
+VECTORS_DIR = Path(__file__).resolve().parents[2] / "vectors"
+
+
+def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
+    """File name -> (description, case builder), in a fixed order."""
+    from . import bundles, identities, keyring, messages, primitives, wraps
+
+    out = {
+        "keys": ("Room key schedule: key ids and per-sender keys.", primitives.key_cases),
+        "padding": ("Padme padding with the 32-byte floor, and canonical unpadding.", primitives.padding_cases),
+        "message": ("Sealed messages: header/AAD encoding, seal, open, convert, and every malformed or tampered form.",
+                    messages.cases),
+        "identity": ("Public identity import: JWKs, key validation, fingerprints and safety numbers.", identities.cases),
+        "wrap": ("HPKE wrapping of room keys (classic with pinned ephemerals; X-Wing decrypt side).", wraps.cases),
+        "bundle": ("Rotation bundles and per-recipient slices: building and acceptance in spec order.", bundles.cases),
+        "history": ("History bundles: sharing past epochs with a joiner on purpose.", bundles.history_cases),
+        "keyring": ("Opening through a key ring: membership, unsigned policy, replay, rosters.", keyring.cases),
+    }
+    try:
+        from .. import _vectors_attachment
+    except ImportError:
+        return out
+    out["attachment"] = ("Streamed attachments (STREAM) and attachment references.", _vectors_attachment.cases)
+    return out
+
+
+def render(name: str, description: str, cases: list[Case]) -> bytes:
+    document = {"name": name, "version": 1, "description": description, "cases": cases}
+    return (json.dumps(document, indent=1, sort_keys=False, ensure_ascii=True) + "\n").encode("ascii")
+
+
+def generate() -> dict[str, bytes]:
+    rendered = {}
+    seen: set[str] = set()
+    for name, (description, build) in files().items():
+        cases = build()
+        for case in cases:
+            if case["id"] in seen:
+                raise ValueError(f"duplicate vector id {case['id']}")
+            seen.add(case["id"])
+        rendered[f"{name}.json"] = render(name, description, cases)
+    return rendered
