@@ -27,7 +27,13 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 vectors: $(VENV)/.installed-base
-	$(BIN)/python -m domvia_e2ee._vectors vectors
+	$(BIN)/python -m domvia_e2ee._vectors write
+
+# The JavaScript implementation against every vector (needs Node >= 20 and npm).
+interop: $(VENV)/.installed-base
+	cd interop/js && npm ci --no-audit --no-fund
+	cd interop/js && npm test
+	$(BIN)/domvia-e2ee conformance --impl "node interop/js/adapter.mjs" --quiet
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks
