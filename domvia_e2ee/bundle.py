@@ -9,6 +9,7 @@ Verification against what a participant already holds lives in keyring.py.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -227,7 +228,7 @@ class Bundle:
 
 
 def check_sorted(members: Sequence[Member]) -> None:
-    for before, after in zip(members, members[1:]):
+    for before, after in itertools.pairwise(members):
         if before.participant_id.encode() >= after.participant_id.encode():
             raise FormatError("members", "must be sorted by id with no duplicates")
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from .conformance_ops import all_ops
 from .errors import DomviaError
@@ -71,8 +71,9 @@ def run_builtin(cases: Iterable[Case]) -> list[Result]:
 
 def run_external(command: str, cases: Sequence[Case], timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
     """Starts the adapter once, streams every request, and matches responses in order."""
+    # The command is the operator's own --impl argument, run without a shell.
     process = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               encoding="utf-8", bufsize=1)
+                               encoding="utf-8", bufsize=1)  # noqa: S603
     assert process.stdin is not None and process.stdout is not None
     writer = threading.Thread(target=_feed, args=(process.stdin, cases), daemon=True)
     writer.start()
@@ -88,7 +89,7 @@ def run_external(command: str, cases: Sequence[Case], timeout: float = DEFAULT_T
     return [judge(case, by_id.get(case["id"])) for case in cases]
 
 
-def _feed(stream: TextIO, cases: Sequence[Case]) -> None:
+def _feed(stream: IO[str], cases: Sequence[Case]) -> None:
     try:
         for case in cases:
             stream.write(json.dumps({"id": case["id"], "op": case["op"], "input": case["input"]}) + "\n")
@@ -97,7 +98,7 @@ def _feed(stream: TextIO, cases: Sequence[Case]) -> None:
         return
 
 
-def _read_response(stream: TextIO) -> dict[str, Any] | None:
+def _read_response(stream: IO[str]) -> dict[str, Any] | None:
     line = stream.readline()
     if not line:
         return None

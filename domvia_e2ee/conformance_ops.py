@@ -203,8 +203,8 @@ def all_ops() -> dict[str, Handler]:
     """Core operations plus those of optional modules (attachments) when present."""
     ops = dict(OPS)
     try:
-        from ._vectors_attachment import OPS as attachment_ops
+        from . import _vectors_attachment
     except ImportError:
         return ops
-    ops.update(attachment_ops)
+    ops.update(_vectors_attachment.OPS)
     return ops

@@ -93,7 +93,7 @@ class KeyRing:
         records = accept_history(self.owner, history, self._held(history.room_id), self.identity,
                                  self._admin_set(history.room_id))
         held = self._held(history.room_id)
-        fresh = [(e.epoch, r) for e, r in zip(history.entries, records) if e.epoch not in held]
+        fresh = [(e.epoch, r) for e, r in zip(history.entries, records, strict=True) if e.epoch not in held]
         return self._commit(history.room_id, fresh, "history")
 
     def _accept_bundle(self, bundle: Bundle) -> Accepted:
@@ -139,7 +139,7 @@ class KeyRing:
         record.messages += 1
         return sealed
 
-    def open(self, message: SealedMessage | bytes | str, *, check_replay: bool = True) -> OpenedMessage:  # noqa: A003
+    def open(self, message: SealedMessage | bytes | str, *, check_replay: bool = True) -> OpenedMessage:
         """Opens a message of any held epoch. check_replay=False re-reads stored history."""
         sealed = SealedMessage.parse(message)
         record = self._held(sealed.room_id).get(sealed.epoch)

@@ -108,7 +108,7 @@ class SealedMessage(NamedTuple):
 
 def _new_message(fields: tuple[Any, ...]) -> SealedMessage:
     # tuple.__new__ skips NamedTuple's generated __new__: measurably faster per message.
-    return tuple.__new__(SealedMessage, fields)  # type: ignore[type-var]
+    return tuple.__new__(SealedMessage, fields)
 
 
 def header_prefix(suite: Suite, flags: int, room_id: str, epoch: int, key_id: bytes,

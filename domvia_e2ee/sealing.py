@@ -11,7 +11,7 @@ from typing import NamedTuple, Protocol
 
 from . import labels
 from .encoding import check_content_type, check_id
-from .errors import AuthenticationError, FormatError, PolicyError, UnknownKeyError, UnknownSenderError
+from .errors import FormatError, PolicyError, UnknownKeyError, UnknownSenderError
 from .hazmat import curves
 from .identity import Identity, PublicIdentity
 from .keys import RoomKey
@@ -119,5 +119,5 @@ def _decrypt(key: RoomKey, sealed: SealedMessage) -> OpenedMessage:
     body = cipher.decrypt(sealed.nonce, sealed.ciphertext, labels.AAD_MESSAGE + sealed.wire[:sealed.header_size])
     flags = sealed.flags
     plaintext = unpad(body) if flags & FLAG_PADDED else body
-    return tuple.__new__(OpenedMessage, (plaintext, sealed.room_id, sealed.epoch, sealed.sender_id,  # type: ignore[type-var]
+    return tuple.__new__(OpenedMessage, (plaintext, sealed.room_id, sealed.epoch, sealed.sender_id,
                                          sealed.message_id, sealed.content_type, bool(flags & FLAG_SIGNED)))

@@ -16,7 +16,7 @@ def test_readme_python_example_runs() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         for block in blocks:
-            exec(compile(block, str(README), "exec"), {})  # noqa: S102 - our own README
+            exec(compile(block, str(README), "exec"), {})
     assert "b'hi alice'" in out.getvalue()
 
 

@@ -165,7 +165,7 @@ def _slice_edit(epoch: int, member: str, what: str) -> str:
     piece = Slice.from_bytes(bytes.fromhex(slice_hex(epoch, member)))
     if what == "path":
         piece = Slice(piece.header, piece.signature, piece.proof, piece.member, piece.index,
-                      (flip(piece.path[0], 0),) + piece.path[1:])
+                      (flip(piece.path[0], 0), *piece.path[1:]))
     elif what == "index":
         piece = Slice(piece.header, piece.signature, piece.proof, piece.member, piece.index ^ 1, piece.path)
     else:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-Case = dict[str, Any]
-
 from ..conformance_ops import OPS
 from ..encoding import b64decode
 from ..errors import DomviaError
 from ..identity import Identity
 
+Case = dict[str, Any]
 ROOM = "room-42"
 
 
