@@ -88,3 +88,29 @@ def connect(rings: dict[str, KeyRing], identities: dict[str, Identity]) -> None:
         for identity in identities.values():
             if identity.participant_id != ring.owner.participant_id:
                 ring.add_identity(identity.public)
+
+
+ROOM = "room-1"
+
+
+def world(names: tuple[str, ...] = ("alice", "bob", "carol"), admin: str = "alice",
+          ) -> tuple[dict[str, Identity], dict[str, KeyRing]]:
+    """Fixed identities and key rings that know each other and trust `admin` for ROOM."""
+    identities = {name: fixed_identity(name) for name in names}
+    rings = {name: KeyRing(identity) for name, identity in identities.items()}
+    connect(rings, identities)
+    for ring in rings.values():
+        ring.trust_admin(ROOM, identities[admin].public)
+    return identities, rings
+
+
+def assert_unchanged(ring: KeyRing, error: type[BaseException], func: Any, *args: Any, **kwargs: Any) -> BaseException:
+    """func(*args) raises exactly `error` and leaves the key ring's whole state as it was."""
+    before = ring.to_dict()
+    with pytest.raises(error) as info:
+        func(*args, **kwargs)
+    assert type(info.value) is error, info.value
+    if error is AuthenticationError:
+        assert_opaque_auth(info.value)
+    assert ring.to_dict() == before
+    return info.value
