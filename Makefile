@@ -29,6 +29,15 @@ test: $(VENV)/.installed-test
 vectors: $(VENV)/.installed-base
 	$(BIN)/python -m domvia_e2ee._vectors write
 
+# Benchmarks beside the peers (vodozemac, tink, pyrage) and the raw primitives: prints the
+# table and rewrites benchmarks/RESULTS.md and the README's Performance section.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,peers]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-base
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks
+
 # The JavaScript implementation against every vector (needs Node >= 20 and npm).
 interop: $(VENV)/.installed-base
 	cd interop/js && npm ci --no-audit --no-fund

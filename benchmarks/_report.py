@@ -1,0 +1,247 @@
+"""Turns pytest-benchmark's JSON and the memory measurements into one Markdown table.
+
+Every benchmark tags itself (benchmarks/_shared.tag) with a key, a label, a section and the
+floor it is divided by; a benchmark without tags (another file's) is listed under "Other"
+by its pytest name. Ratios use medians from the same run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SECTIONS = {
+    "messages-200": "Chat message, 200 B: seal + serialise + parse + open",
+    "messages-64k": "Chat message, 64 KiB (the largest; bigger payloads are attachments, benchmarked separately)",
+    "rotation": "Rotation: a fresh room key to N members (total and per member)",
+    "join": "Join: one member verifies and unwraps its key",
+    "primitives": "Other floors",
+    "other": "Other benchmarks in benchmarks/",
+}
+PACKAGES = ("cryptography", "PyNaCl", "pytest-benchmark", "vodozemac", "tink", "pyrage")
+MEMORY_CASES = [("domvia.rotate", n) for n in (10, 100, 1_000, 10_000)] + [
+    ("domvia.join.slice", 10_000), ("domvia.join.bundle", 10_000),
+    ("peer.sealedbox", 1_000), ("peer.sealedbox", 10_000), ("peer.pyrage", 1_000), ("peer.pyrage", 10_000),
+    ("peer.olm", 1_000), ("peer.olm", 10_000), ("peer.pyrage-decrypt", 1_000),
+]
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    section: str
+    median: float
+    rounds: int
+    info: dict[str, Any]
+
+
+@dataclass
+class Results:
+    rows: dict[str, Row]
+    memory: dict[str, dict[str, int]]
+    when: str
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data: dict[str, Any], memory: dict[str, dict[str, int]]) -> Results:
+        rows = {}
+        for bench in data["benchmarks"]:
+            info = dict(bench.get("extra_info", {}))
+            key = info.get("key", bench["fullname"])
+            rows[key] = Row(key, info.get("label", bench["name"]), info.get("section", "other"),
+                            bench["stats"]["median"], bench["stats"]["rounds"], info)
+        return cls(rows, memory, data.get("datetime", ""), data.get("machine_info", {}))
+
+    def median(self, key: str) -> float | None:
+        row = self.rows.get(key)
+        return row.median if row else None
+
+    def floor(self, terms: list[Any]) -> float | None:
+        """Adds the terms; a term that is a list counts its fastest member."""
+        total = 0.0
+        for term in terms:
+            options = [self.median(k) for k in (term if isinstance(term, list) else [term])]
+            known = [m for m in options if m is not None]
+            if not known:
+                return None
+            total += min(known)
+        return total
+
+    def per_unit(self, row: Row) -> float:
+        return row.median / row.info.get("per", 1)
+
+    def ratio(self, row: Row) -> float | None:
+        floor = self.floor(row.info["floor"]) if "floor" in row.info else None
+        return self.per_unit(row) / floor if floor else None
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}x"
+
+
+def _rank(row: Row) -> tuple[int, str, int]:
+    kind = {"floor": 0, "domvia": 1, "peer": 2}.get(row.key.split(".")[0], 3)
+    return kind, row.key.rsplit(".", 1)[0] if "per" in row.info else row.key, row.info.get("per", 0)
+
+
+def _section_rows(results: Results, section: str) -> list[Row]:
+    return sorted((r for r in results.rows.values() if r.section == section), key=_rank)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
+
+
+def _floor_text(results: Results, row: Row) -> str:
+    return fmt_time(results.floor(row.info["floor"])) if "floor" in row.info else ""
+
+
+def _messages(results: Results, section: str) -> list[str]:
+    rows = []
+    for row in _section_rows(results, section):
+        size = row.info.get("bytes")
+        rate = f"{2 * size / row.median / 1e6:,.0f}" if size and section == "messages-64k" else ""
+        rows.append([row.label, fmt_time(row.median), rate, fmt_ratio(results.ratio(row)), _floor_text(results, row)])
+    header = ["case", "median", "MB/s (in+out)" if section == "messages-64k" else "", "ratio to floor", "floor"]
+    if section != "messages-64k":
+        header, rows = header[:2] + header[3:], [r[:2] + r[3:] for r in rows]
+    return _table(header, rows)
+
+
+def _per_member(results: Results, section: str) -> list[str]:
+    rows = [[row.label, fmt_time(row.median), fmt_time(results.per_unit(row)) if "per" in row.info else "",
+             f"{row.info['bytes']:,}" if "bytes" in row.info else "", fmt_ratio(results.ratio(row)),
+             _floor_text(results, row)] for row in _section_rows(results, section)]
+    return _table(["case", "median total", "per member", "input bytes", "ratio to floor", "floor"], rows)
+
+
+def _memory(results: Results) -> list[str]:
+    rows = []
+    for case, n in MEMORY_CASES:
+        got = results.memory.get(f"{case}.{n}")
+        if got:
+            base, peak = got["baseline_kib"] / 1024, got["peak_kib"] / 1024
+            rows.append([case, f"{n:,}", f"{base:.1f}", f"{peak:.1f}", f"{peak - base:.1f}"])
+    return _table(["case", "N", "RSS before (MiB)", "peak RSS (MiB)", "added by the operation (MiB)"], rows)
+
+
+Check = Callable[[Results], tuple[str, bool | None]]
+
+
+def _check(measured: float | None, bound: float | None, text: Callable[[float, float], str]) -> tuple[str, bool | None]:
+    if measured is None or bound is None:
+        return "not measured", None
+    return text(measured, bound), measured <= bound
+
+
+def _ratio_target(key: str, floor: list[Any], limit: float) -> Check:
+    def check(r: Results) -> tuple[str, bool | None]:
+        base = r.floor(floor)
+        return _check(r.median(key), None if base is None else base * limit,
+                      lambda m, b: f"{fmt_time(m)} = {m / (b / limit):.2f}x (limit {fmt_time(b)})")
+    return check
+
+
+def _faster(key: str, other: str, limit: float = 1.0) -> Check:
+    def check(r: Results) -> tuple[str, bool | None]:
+        theirs = r.median(other)
+        return _check(r.median(key), None if theirs is None else theirs * limit,
+                      lambda m, b: f"{fmt_time(m)} vs {fmt_time(b / limit)} = {m / (b / limit):.2f}x")
+    return check
+
+
+def _absolute(key: str, limit: float, per: int = 1) -> Check:
+    def check(r: Results) -> tuple[str, bool | None]:
+        total = r.median(key)
+        return _check(None if total is None else total / per, limit, lambda m, b: f"{fmt_time(m)} (limit {fmt_time(b)})")
+    return check
+
+
+def _slice_size(r: Results) -> tuple[str, bool | None]:
+    row = r.rows.get("domvia.join.slice.10000")
+    size = row.info.get("bytes") if row else None
+    return ("not measured", None) if size is None else (f"{size:,} B (limit 2,048 B)", size <= 2048)
+
+
+ED = ["floor.ed25519.openssl.200", "floor.ed25519.libsodium.200"]
+TARGETS: list[tuple[str, Check]] = [
+    ("unsigned binary seal+open 200 B <= 1.5x raw AES-GCM", _ratio_target(
+        "domvia.unsigned.binary.aes.200", ["floor.aesgcm.200"], 1.5)),
+    ("unsigned binary seal+open 200 B ahead of Tink AEAD", _faster("domvia.unsigned.binary.aes.200", "peer.tink.200")),
+    ("unsigned JSON seal+open 200 B <= 3x raw AES-GCM", _ratio_target(
+        "domvia.unsigned.json.aes.200", ["floor.aesgcm.200"], 3.0)),
+    ("signed seal+open 200 B <= 1.1x (fastest Ed25519 sign+verify + AES-GCM)", _ratio_target(
+        "domvia.signed.binary.aes.200", [ED, "floor.aesgcm.200"], 1.1)),
+    ("signed seal+open 200 B within 1.3x of Megolm", _faster("domvia.signed.binary.aes.200", "peer.megolm.200", 1.3)),
+    ("rotation N=1,000 <= 35 µs per member (2 threads)", _absolute("domvia.rotate.1000", 35e-6, 1000)),
+    ("rotation N=1,000 ahead of N x SealedBox", _faster("domvia.rotate.1000", "peer.sealedbox.1000")),
+    ("rotation N=10,000 <= 0.4 s", _absolute("domvia.rotate.10000", 0.4)),
+    ("join from slice at N=10,000 <= 0.3 ms", _absolute("domvia.join.slice.10000", 0.3e-3)),
+    ("slice at N=10,000 <= 2 KiB", _slice_size),
+]
+
+
+def _targets(results: Results) -> list[str]:
+    rows = []
+    for name, check in TARGETS:
+        text, met = check(results)
+        rows.append([name, text, {True: "met", False: "**missed**", None: "n/a"}[met]])
+    return _table(["target", "measured (median)", "status"], rows)
+
+
+def _versions() -> str:
+    found = []
+    for name in PACKAGES:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed: its benchmarks skipped)")
+    return ", ".join(found)
+
+
+def _cpu(machine: dict[str, Any]) -> str:
+    brand = machine.get("cpu", {}).get("brand_raw") or platform.processor() or platform.machine()
+    return f"{brand}, {os.cpu_count()} logical cores"
+
+
+def render(results: Results) -> str:
+    when = results.when or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    lines = [
+        f"Measured {when[:19].replace('T', ' ')} UTC on {_cpu(results.machine)}, Linux, "
+        f"Python {platform.python_version()}, {ssl.OPENSSL_VERSION}; {_versions()}.",
+        "",
+        "The machine is a **shared 2-core virtual machine** on which other jobs ran at the same time: "
+        "absolute figures move by 10-30% between runs, so every ratio divides medians taken in the same "
+        "run. Regenerate with `make bench` (or `python -m benchmarks`).",
+        "",
+        "### Targets",
+        "",
+        *_targets(results),
+    ]
+    for section in ("messages-200", "messages-64k", "rotation", "join", "primitives", "other"):
+        body = (_messages(results, section) if section.startswith("messages")
+                else _per_member(results, section))
+        if len(body) > 2:
+            lines += ["", f"### {SECTIONS[section]}", "", *body]
+    if results.memory:
+        lines += ["", "### Peak memory (resident set, one fresh process per case)", "",
+                  "`resource.getrusage(RUSAGE_SELF).ru_maxrss` read in the child before and after the "
+                  "operation, once its inputs exist.", "", *_memory(results)]
+    return "\n".join(lines)
