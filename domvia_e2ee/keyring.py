@@ -12,7 +12,7 @@ from . import sealing
 from .bundle import Bundle, Slice
 from .epoch import EpochRecord
 from .errors import (
-    FormatError, PolicyError, UnauthorizedError, UnknownKeyError, UnknownSenderError,
+    FormatError, PolicyError, StaleEpochError, UnauthorizedError, UnknownKeyError, UnknownSenderError,
 )
 from .history import HistoryBundle
 from .identity import Identity, PublicIdentity
@@ -140,7 +140,11 @@ class KeyRing:
         return sealed
 
     def open(self, message: SealedMessage | bytes | str, *, check_replay: bool = True) -> OpenedMessage:
-        """Opens a message of any held epoch. check_replay=False re-reads stored history."""
+        """Opens a message of any held epoch.
+
+        Live messages (the default) are checked for replay, and in a superseded epoch must come
+        from a sender still in the room. check_replay=False re-reads stored history: neither check.
+        """
         sealed = SealedMessage.parse(message)
         record = self._held(sealed.room_id).get(sealed.epoch)
         if record is None or not record.key.matches(sealed.key_id):
@@ -154,6 +158,7 @@ class KeyRing:
         else:
             raise PolicyError("unsigned message refused: this key ring requires signatures")
         if check_replay:
+            self._check_current(sealed)
             self._replay.check(seen)
             self._replay.record(seen)
         record.messages += 1
@@ -169,6 +174,19 @@ class KeyRing:
         if not member:
             raise UnauthorizedError(f"{sealed.sender_id!r} is not a member of epoch {sealed.epoch}")
         return sender
+
+    def _check_current(self, sealed: SealedMessage) -> None:
+        """A live message in a superseded epoch must come from someone still in the room:
+        otherwise a removed member could go on injecting under the old key."""
+        held = self._held(sealed.room_id)
+        latest = max(held)
+        if sealed.epoch == latest:
+            return
+        if not sealed.signed:
+            raise StaleEpochError(f"unsigned messages are accepted live only in the current epoch ({latest})")
+        sender = self._directory[sealed.sender_id]
+        if held[latest].is_member(sender.participant_id, sender.fingerprint) is False:
+            raise UnauthorizedError(f"{sealed.sender_id!r} is no longer a member (epoch {latest})")
 
     @staticmethod
     def _check_listed(record: EpochRecord, sender_id: str) -> None:
