@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .bundle import MAX_MEMBERS
 from .encoding import b64decode, b64encode, check_epoch, check_fields, check_id, get_int, get_str
 from .epoch import EpochRecord
 from .errors import FormatError
 from .hazmat.suites import Suite
 from .identity import Identity, PublicIdentity
-from .keys import RoomKey
+from .keys import MAX_MESSAGES_PER_SENDER, RoomKey
 from .wrap import WrapKem
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 VERSION = 1
 SOURCES = ("bundle", "slice", "history")
+U64_MAX = (1 << 64) - 1
 
 
 def _dump_record(epoch: int, record: EpochRecord, owner_id: str) -> dict[str, Any]:
@@ -52,6 +54,23 @@ def _opt_b64(obj: dict[str, Any], key: str, size: int | None = None) -> bytes | 
     return None if obj[key] is None else b64decode(obj[key], key, size=size)
 
 
+def _get_count(obj: dict[str, Any], key: str, high: int) -> int:
+    """A count or time read back from the file: a negative sealed count would extend the nonce budget."""
+    value = get_int(obj, key)
+    if not 0 <= value <= high:
+        raise FormatError(key, f"must be from 0 to {high}")
+    return value
+
+
+def _load_roster(items: Any) -> dict[str, bytes]:
+    if not isinstance(items, list):
+        raise FormatError("roster", "must be a list")
+    roster = {check_id(p, "roster.id"): b64decode(f, "roster.fingerprint", size=32) for p, f in items}
+    if len(roster) != len(items):
+        raise FormatError("roster", "duplicate member id")
+    return roster
+
+
 def _load_record(obj: Any, room_id: str, owner_id: str) -> tuple[int, EpochRecord]:
     if not isinstance(obj, dict):
         raise FormatError("rooms.epoch", "must be an object")
@@ -60,18 +79,14 @@ def _load_record(obj: Any, room_id: str, owner_id: str) -> tuple[int, EpochRecor
     epoch = check_epoch(obj["epoch"])
     key = RoomKey(b64decode(obj["secret"], "secret", size=32), room_id=room_id, epoch=epoch,
                   suite=Suite.from_label(obj["suite"]))
-    roster = None
-    if obj["roster"] is not None:
-        if not isinstance(obj["roster"], list):
-            raise FormatError("roster", "must be a list")
-        roster = {check_id(p, "roster.id"): b64decode(f, "roster.fingerprint", size=32) for p, f in obj["roster"]}
+    roster = None if obj["roster"] is None else _load_roster(obj["roster"])
     source = get_str(obj, "source")
     if source not in SOURCES:
         raise FormatError("source", "unknown source")
-    key._restore_sealed_count(owner_id, get_int(obj, "sealed"))
+    key._restore_sealed_count(owner_id, _get_count(obj, "sealed", MAX_MESSAGES_PER_SENDER))
     record = EpochRecord(key, WrapKem.from_wire(get_int(obj, "kem")), _opt_b64(obj, "root", 32),
-                         get_int(obj, "size"), roster, _opt_b64(obj, "header"), get_int(obj, "issued_at"),
-                         source, get_int(obj, "messages"))
+                         _get_count(obj, "size", MAX_MEMBERS), roster, _opt_b64(obj, "header"),
+                         _get_count(obj, "issued_at", U64_MAX), source, _get_count(obj, "messages", U64_MAX))
     return epoch, record
 
 
@@ -92,7 +107,10 @@ def load(cls: type[KeyRing], obj: dict[str, Any], owner: Identity) -> KeyRing:
         for room, fingerprints in dict(obj["admins"]).items():
             ring._admins[check_id(room, "admins")] = {b64decode(f, "admins", size=32) for f in fingerprints}
         for room, records in dict(obj["rooms"]).items():
-            ring._rooms[check_id(room, "rooms")] = dict(_load_record(r, room, owner.participant_id) for r in records)
+            loaded = [_load_record(r, room, owner.participant_id) for r in records]
+            ring._rooms[check_id(room, "rooms")] = dict(loaded)
+            if len(ring._rooms[room]) != len(loaded):
+                raise FormatError("rooms.epoch", "duplicate epoch")
         for room, epoch, sender, message_id in obj["replay"]:
             ring._replay.record((check_id(room, "replay"), check_epoch(epoch, "replay"), check_id(sender, "replay"),
                                  check_id(message_id, "replay")))
