@@ -52,8 +52,8 @@ def encap(recipient_public: bytes, ephemeral_private: bytes) -> tuple[bytes, byt
     """DHKEM Encap with a given ephemeral key: returns (shared_secret, enc)."""
     enc = curves.x25519_public(ephemeral_private)
     dh = curves.x25519(ephemeral_private, recipient_public)
-    prk = labeled_extract(_KEM_SUITE, b"", b"eae_prk", dh)
-    return labeled_expand(_KEM_SUITE, prk, b"shared_secret", enc + recipient_public, 32), enc
+    prk = kdf.extract(b"", _EAE_PRK + dh)
+    return kdf.expand(prk, _SHARED_SECRET + enc + recipient_public, 32), enc
 
 
 def key_schedule(aead_id: int, shared_secret: bytes, info: bytes, mode: int = MODE_BASE,
@@ -86,12 +86,23 @@ def seal_base(recipient_public: bytes, info: bytes, plaintext: bytes, *,
     """Single-shot base-mode seal with AES-256-GCM and empty AAD: returns enc || ciphertext.
     ephemeral_private is for test vectors only; production draws a fresh one per call."""
     shared, enc = encap(recipient_public, ephemeral_private or os.urandom(32))
-    # The exporter secret is never used here, so only key and base_nonce are expanded.
-    context, secret = _context_and_secret(_AES_SUITE_ID, shared, info, MODE_BASE, b"", b"")
-    key = labeled_expand(_AES_SUITE_ID, secret, b"key", context, 32)
-    nonce = labeled_expand(_AES_SUITE_ID, secret, b"base_nonce", context, 12)
+    # KeySchedule (RFC 9180 5.1) for mode_base, empty psk and psk_id, with the constant
+    # parts of every labeled input prebuilt: a wrap runs this with the GIL held. The exporter
+    # secret is never used here, so only key and base_nonce are expanded.
+    secret = kdf.extract(shared, _SECRET)
+    context = _CONTEXT_PREFIX + kdf.extract(b"", _INFO_HASH + info)
+    key = kdf.expand(secret, _KEY + context, 32)
+    nonce = kdf.expand(secret, _BASE_NONCE + context, 12)
     return enc + AESGCM(key).encrypt(nonce, plaintext, b"")
 
 
 _AES_SUITE_ID: Final = _suite_id(AEAD_AES_256_GCM)
 _EMPTY_PSK_ID_HASH: Final = labeled_extract(_AES_SUITE_ID, b"", b"psk_id_hash", b"")
+# LabeledExtract / LabeledExpand inputs up to their variable part (RFC 9180 4 and 5.1).
+_EAE_PRK: Final = _VERSION + _KEM_SUITE + b"eae_prk"
+_SHARED_SECRET: Final = struct.pack(">H", 32) + _VERSION + _KEM_SUITE + b"shared_secret"
+_SECRET: Final = _VERSION + _AES_SUITE_ID + b"secret"
+_INFO_HASH: Final = _VERSION + _AES_SUITE_ID + b"info_hash"
+_CONTEXT_PREFIX: Final = bytes((MODE_BASE,)) + _EMPTY_PSK_ID_HASH
+_KEY: Final = struct.pack(">H", 32) + _VERSION + _AES_SUITE_ID + b"key"
+_BASE_NONCE: Final = struct.pack(">H", 12) + _VERSION + _AES_SUITE_ID + b"base_nonce"
