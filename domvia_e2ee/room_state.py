@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .bundle import MembershipProof
 from .encoding import b64decode, b64encode, check_fields, check_id, get_int
 from .errors import FormatError
+from .hazmat import merkle
 from .hazmat.suites import Suite
 from .identity import PublicIdentity
 from .wrap import WrapKem
@@ -33,6 +34,28 @@ def dump(room: Room) -> dict[str, Any]:
     }
 
 
+def _load_members(items: Any, keyring: KeyRing) -> dict[str, PublicIdentity]:
+    """Every member once, the owner among them: the next rotation keeps the owner in the room."""
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise FormatError("members", "must be a list of public identities")
+    members = [PublicIdentity.from_dict(item) for item in items]
+    by_id = {m.participant_id: m for m in members}
+    if len(by_id) != len(members) or by_id.get(keyring.owner.participant_id) != keyring.owner.public:
+        raise FormatError("members", "must list each member once, the key ring's owner included")
+    return by_id
+
+
+def _load_proof(obj: Any) -> MembershipProof:
+    if not isinstance(obj, dict):
+        raise FormatError("proof", "must be an object or null")
+    check_fields(obj, ("digest", "index", "path"))
+    index, path = get_int(obj, "index"), obj["path"]
+    if not 0 <= index <= 0xFFFFFFFF or len(path) > merkle.MAX_PATH:
+        raise FormatError("proof", "index or path out of range")
+    return MembershipProof(b64decode(obj["digest"], "proof.digest", size=32), index,
+                           tuple(b64decode(p, "proof.path", size=32) for p in path))
+
+
 def load(cls: type[Room], obj: dict[str, Any], keyring: KeyRing) -> Room:
     from .room import RotationPolicy
 
@@ -43,14 +66,9 @@ def load(cls: type[Room], obj: dict[str, Any], keyring: KeyRing) -> Room:
         room = cls(keyring, check_id(obj["room"], "room"), suite=Suite.from_label(obj["suite"]),
                    kem=WrapKem.from_wire(get_int(obj, "kem")),
                    policy=RotationPolicy(get_int(obj, "max_messages"), get_int(obj, "max_age_seconds")))
-        room.members = {m.participant_id: m for m in (PublicIdentity.from_dict(d) for d in obj["members"])}
+        room.members = _load_members(obj["members"], keyring)
         room.epoch = get_int(obj, "epoch")
-        proof = obj["proof"]
-        if proof is not None:
-            check_fields(proof, ("digest", "index", "path"))
-            room.own_proof = MembershipProof(b64decode(proof["digest"], "proof.digest", size=32),
-                                             get_int(proof, "index"),
-                                             tuple(b64decode(p, "proof.path", size=32) for p in proof["path"]))
+        room.own_proof = None if obj["proof"] is None else _load_proof(obj["proof"])
     except (TypeError, ValueError, AttributeError):
         raise FormatError("room", "malformed structure") from None
     if keyring.latest_epoch(room.room_id) != room.epoch:
