@@ -125,7 +125,7 @@ class StreamKey:
         salt = os.urandom(SALT_SIZE) if _salt is None else _salt
         if len(salt) != SALT_SIZE:
             raise ValueError("the salt is 32 bytes")
-        draft = StreamHeader(Suite(suite), check_chunk_size(chunk_size), salt, b"")
+        draft = StreamHeader(Suite.from_wire(suite), check_chunk_size(chunk_size), salt, b"")
         payload_key, commitment = _schedule(file_key, draft.prefix, salt)
         return cls(draft._replace(commitment=commitment), payload_key)
 
