@@ -1,0 +1,247 @@
+// Translation of the conformance operations (spec/conformance.md, spec/attachment.md#conformance) to
+// the library. Inputs arrive parsed by JSON.parse (the protocol layer); byte strings are hex.
+import {
+  AttachmentReference,
+  Identity,
+  KeyRing,
+  PublicIdentity,
+  RoomKey,
+  SealedMessage,
+  UnsupportedError,
+  buildBundle,
+  buildHistory,
+  fromHex,
+  openAttachment,
+  openAttachmentChunk,
+  pad,
+  toHex,
+  unpad,
+  unwrapRoomKey,
+  wrapRoomKey,
+} from '../src/index.mjs';
+import { _sealWithNonce, openParsed, encodeHeader } from '../src/message.mjs';
+import { AttachmentSealer } from '../src/attachment.mjs';
+import { FormatError } from '../src/errors.mjs';
+import { LABELS } from '../src/wrap.mjs';
+import { concat } from '../src/encoding.mjs';
+import { AAD_MESSAGE } from '../src/labels.mjs';
+import { suiteByName } from '../src/suites.mjs';
+
+const hex = (s, field) => fromHex(s, field);
+
+function roomKeyOf(i) {
+  return new RoomKey(hex(i.secret, 'secret'), { roomId: i.room_id, epoch: i.epoch, suite: i.suite });
+}
+
+/** A public identity given as an object: re-serialized and imported through the strict JSON path. */
+export function publicIdentity(obj) {
+  return PublicIdentity.fromJSON(JSON.stringify(obj));
+}
+
+export async function privateIdentity(p) {
+  return Identity.fromKeys({
+    id: p.id,
+    x25519: hex(p.x25519, 'x25519'),
+    ed25519: hex(p.ed25519, 'ed25519'),
+    xwing: p.xwing ? hex(p.xwing, 'xwing') : null,
+  });
+}
+
+function proofOf(p) {
+  if (p === null || p === undefined) return null;
+  return { wrappedDigest: hex(p.wrapped_digest), index: p.index, path: p.path.map((x) => hex(x)) };
+}
+
+function messageInput(i) {
+  if (typeof i.binary === 'string') return hex(i.binary, 'binary');
+  if (typeof i.json === 'string') return i.json;
+  throw new FormatError('message', 'neither binary nor json');
+}
+
+function labelOf(name) {
+  const l = LABELS[name];
+  if (!l) throw new FormatError('label', 'unknown label');
+  return l;
+}
+
+function openedOutput(o, withRoom) {
+  const out = {
+    content: toHex(o.content),
+    sender_id: o.senderId,
+    message_id: o.messageId,
+    content_type: o.contentType,
+    signed: o.signed,
+  };
+  if (withRoom) {
+    out.room_id = o.roomId;
+    out.epoch = o.epoch;
+  }
+  return out;
+}
+
+const OPS = {
+  key_schedule(i) {
+    const k = roomKeyOf(i);
+    return { key_id: toHex(k.keyId), sender_key: toHex(k.senderKey(i.sender_id)) };
+  },
+
+  pad(i) {
+    return { padded: toHex(pad(hex(i.content))) };
+  },
+
+  unpad(i) {
+    return { content: toHex(unpad(hex(i.padded))) };
+  },
+
+  aad(i) {
+    const header = encodeHeader({
+      suite: suiteByName(i.suite), flags: i.flags, roomId: i.room_id, epoch: i.epoch, keyId: hex(i.key_id),
+      senderId: i.sender_id, contentType: i.content_type, messageId: i.message_id,
+    });
+    return { header: toHex(header), aad: toHex(concat(AAD_MESSAGE, header)) };
+  },
+
+  seal(i) {
+    const msg = _sealWithNonce(
+      roomKeyOf(i),
+      hex(i.content),
+      {
+        senderId: i.sender_id,
+        messageId: i.message_id,
+        contentType: i.content_type,
+        padded: i.padded,
+        signer: i.signing_seed ? hex(i.signing_seed) : null,
+      },
+      hex(i.nonce),
+    );
+    return { binary: toHex(msg.toBinary()), json: msg.toJSON() };
+  },
+
+  open(i) {
+    const key = roomKeyOf(i);
+    const msg = SealedMessage.parse(messageInput(i));
+    const sender = i.sender ? publicIdentity(i.sender) : null;
+    return openedOutput(openParsed(key, msg, { sender, mode: sender ? 'signed' : 'unsigned' }), false);
+  },
+
+  convert(i) {
+    const msg = SealedMessage.parse(messageInput(i));
+    return { binary: toHex(msg.toBinary()), json: msg.toJSON() };
+  },
+
+  identity_import(i) {
+    const id = PublicIdentity.fromJSON(i.json);
+    return { id: id.id, fingerprint: toHex(id.fingerprint), safety_number: id.safetyNumber };
+  },
+
+  async wrap(i) {
+    const wrapped = await wrapRoomKey({
+      kem: i.kem, label: labelOf(i.label), roomKey: roomKeyOf(i), recipientId: i.recipient_id,
+      recipientPublic: hex(i.recipient_public), ephemeral: hex(i.ephemeral),
+    });
+    return { wrapped: toHex(wrapped) };
+  },
+
+  async unwrap(i) {
+    const recipientPrivate = i.kem === 2 ? hex(i.recipient_xwing_seed) : hex(i.recipient_private);
+    const key = await unwrapRoomKey({
+      kem: i.kem, label: labelOf(i.label), suite: suiteByName(i.suite), roomId: i.room_id, epoch: i.epoch,
+      keyId: hex(i.key_id), recipientId: i.recipient_id, recipientPrivate, wrapped: hex(i.wrapped),
+    });
+    return { secret: toHex(key.secret) };
+  },
+
+  async build_bundle(i) {
+    const ephemerals = {};
+    for (const [id, e] of Object.entries(i.ephemerals ?? {})) ephemerals[id] = hex(e);
+    const { bundle, slices } = await buildBundle({
+      rotator: await privateIdentity(i.rotator), roomKey: roomKeyOf(i), kem: i.kem, issuedAt: i.issued_at,
+      members: i.members.map(publicIdentity), proof: proofOf(i.proof), ephemerals,
+    });
+    const out = {};
+    for (const [id, s] of Object.entries(slices)) out[id] = toHex(s);
+    return { bundle: toHex(bundle), slices: out };
+  },
+
+  async build_history(i) {
+    const history = await buildHistory({
+      sharer: await privateIdentity(i.sharer), recipient: publicIdentity(i.recipient), roomId: i.room_id,
+      anchorEpoch: i.anchor_epoch, issuedAt: i.issued_at, kem: i.kem, proof: proofOf(i.proof),
+      entries: i.entries.map((e) => ({
+        roomKey: new RoomKey(hex(e.secret), { roomId: i.room_id, epoch: e.epoch, suite: e.suite }),
+        roster: e.roster.map(([id, fp]) => [id, hex(fp)]),
+        ephemeral: e.ephemeral ? hex(e.ephemeral) : null,
+      })),
+    });
+    return { history: toHex(history) };
+  },
+
+  async session(i) {
+    const owner = await privateIdentity(i.owner);
+    const ring = new KeyRing(owner, { allowUnsigned: !!i.allow_unsigned });
+    for (const d of i.directory) ring.addIdentity(publicIdentity(d));
+    for (const a of i.admins ?? []) {
+      const who = ring.identity(a.id);
+      if (!who) throw new FormatError('admins', 'an admin missing from the directory');
+      ring.trustAdmin(a.room_id, who);
+    }
+    const results = [];
+    for (const step of i.steps) {
+      if ('accept' in step) {
+        const r = await ring.accept(hex(step.accept));
+        results.push({ accepted: { room_id: r.roomId, epochs: r.epochs, kind: r.kind } });
+      } else if ('open' in step) {
+        const o = ring.open(messageInput(step.open), { checkReplay: step.check_replay !== false });
+        results.push({ opened: openedOutput(o, true) });
+      } else {
+        throw new UnsupportedError('unknown session step');
+      }
+    }
+    return {
+      results,
+      held: ring.held().map((h) => ({ room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: toHex(h.secret) })),
+    };
+  },
+
+  attachment_seal(i) {
+    const s = new AttachmentSealer({
+      suite: i.suite, chunkSize: i.chunk_size, contentType: i.content_type, fileKey: hex(i.file_key), salt: hex(i.salt),
+    });
+    const head = s.push(hex(i.plaintext));
+    const { bytes, reference } = s.finish();
+    return { blob: toHex(concat(head, bytes)), reference: reference.toJSON() };
+  },
+
+  attachment_open(i) {
+    return { plaintext: toHex(openAttachment(i.reference, hex(i.blob))) };
+  },
+
+  attachment_open_chunk(i) {
+    const ref = AttachmentReference.fromJSON(i.reference);
+    return { plaintext: toHex(openAttachmentChunk(ref, hex(i.header), i.index, hex(i.chunk))) };
+  },
+
+  attachment_reference_parse(i) {
+    const r = AttachmentReference.fromJSON(i.reference);
+    return {
+      file_key: toHex(r.fileKey),
+      suite: r.suite.name,
+      chunk_size: r.chunkSize,
+      size: r.size,
+      content_type: r.contentType,
+      sha256: toHex(r.sha256),
+      chunk_count: r.chunkCount,
+      encrypted_size: r.encryptedSize,
+      canonical: r.toJSON(),
+    };
+  },
+};
+
+/** Run one operation: resolves to {output} or rejects with an error carrying `.code`. */
+export async function runOp(op, input) {
+  const fn = Object.prototype.hasOwnProperty.call(OPS, op) ? OPS[op] : null;
+  if (!fn) throw new UnsupportedError(`unsupported op ${op}`);
+  return { output: await fn(input) };
+}
+
+export const SUPPORTED_OPS = Object.keys(OPS);

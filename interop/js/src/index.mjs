@@ -1,0 +1,23 @@
+// domvia-e2ee, format version 1: a JavaScript implementation written from spec/*.md.
+// The public API. Nonce-taking and ephemeral-taking hooks for test vectors are deliberately not exported here.
+export * from './errors.mjs';
+export { toHex, fromHex, b64uEncode, b64uDecode, constantTimeEqual } from './encoding.mjs';
+export { A256GCM, XC20P, SUITES } from './suites.mjs';
+export { RoomKey } from './keys.mjs';
+export { pad, unpad, padme } from './padding.mjs';
+export { SealedMessage, SealCounter, seal, sealUnsigned, open, openUnsigned, MAX_CONTENT } from './message.mjs';
+export { PublicIdentity, Identity, safetyNumber } from './identity.mjs';
+export { KEM_CLASSIC, KEM_XWING, wrapRoomKey, unwrapRoomKey } from './wrap.mjs';
+export { merkleRoot, inclusionPath, verifyInclusion } from './merkle.mjs';
+export { buildBundle, parseBundle, parseSlice, membershipProof } from './bundle.mjs';
+export { buildHistory, parseHistory } from './history.mjs';
+export { KeyRing, ReplayWindow } from './keyring.mjs';
+export {
+  AttachmentReference,
+  AttachmentReader,
+  AttachmentSealer,
+  sealAttachment,
+  openAttachment,
+  openAttachmentChunk,
+  CONTENT_TYPE_ATTACHMENT,
+} from './attachment.mjs';
