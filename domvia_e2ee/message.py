@@ -106,11 +106,6 @@ class SealedMessage(NamedTuple):
         return parse_binary(bytes(data))
 
 
-def _new_message(fields: tuple[Any, ...]) -> SealedMessage:
-    # tuple.__new__ skips NamedTuple's generated __new__: measurably faster per message.
-    return tuple.__new__(SealedMessage, fields)
-
-
 def header_prefix(suite: Suite, flags: int, room_id: str, epoch: int, key_id: bytes,
                   sender_id: str, content_type: str) -> bytes:
     """The header up to the message id: constant for one sender in one epoch, so it is cached."""
@@ -132,14 +127,18 @@ def _str8(data: bytes, pos: int, field: str) -> tuple[str, int]:
         raise FormatError(field, "must be ASCII") from None
 
 
-# Validated header prefixes (all fields but the message id). Parsing is a pure function of
+# Messages are built with tuple.__new__, skipping NamedTuple's generated __new__: measurably
+# faster per message. Validated header prefixes (all fields but the message id). Parsing is a pure function of
 # the bytes, so caching it is safe; the bound keeps hostile input from growing it.
-_PREFIXES: dict[bytes, tuple[Suite, int, str, int, bytes, str, str]] = {}
+# A cached entry also holds the sizes the rest of the message is checked against:
+# (suite, flags, room, epoch, key id, sender, content type, nonce, signature, max body, min body).
+_Prefix = tuple[Suite, int, str, int, bytes, str, str, int, int, int, int]
+_PREFIXES: dict[bytes, _Prefix] = {}
 _PREFIX_CACHE_SIZE: Final = 1024
 _SUITES: Final = {int(s): s for s in Suite}
 
 
-def _parse_prefix(data: bytes) -> tuple[tuple[Suite, int, str, int, bytes, str, str], int]:
+def _parse_prefix(data: bytes) -> tuple[_Prefix, int]:
     try:
         pos = 7 + data[6]
         pos += 37 + data[pos + 36]
@@ -157,7 +156,7 @@ def _parse_prefix(data: bytes) -> tuple[tuple[Suite, int, str, int, bytes, str, 
     return fields, pos
 
 
-def _parse_prefix_slow(data: bytes) -> tuple[tuple[Suite, int, str, int, bytes, str, str], int]:
+def _parse_prefix_slow(data: bytes) -> tuple[_Prefix, int]:
     if data[:4] != labels.MAGIC_MESSAGE:
         raise FormatError("magic", "not a version 1 sealed message")
     if len(data) < 6:
@@ -177,34 +176,38 @@ def _parse_prefix_slow(data: bytes) -> tuple[tuple[Suite, int, str, int, bytes, 
     check_id(sender_id, "sender_id")
     content_type, pos = _str8(data, pos, "content_type")
     check_content_type(content_type)
-    return (suite, flags, room_id, epoch, key_id, sender_id, content_type), pos
+    padded = bool(flags & FLAG_PADDED)
+    sizes = (suite.nonce_size, curves.SIGNATURE_SIZE if flags & FLAG_SIGNED else 0,
+             PADDED_LIMIT if padded else MAX_PLAINTEXT, MIN_PADDED if padded else 0)
+    return (suite, flags, room_id, epoch, key_id, sender_id, content_type, *sizes), pos
 
 
 def parse_binary(data: bytes) -> SealedMessage:
-    if len(data) > MAX_MESSAGE_BYTES:
+    size = len(data)
+    if size > MAX_MESSAGE_BYTES:
         raise FormatError("message", f"larger than {MAX_MESSAGE_BYTES} bytes")
     if data[:4] != labels.MAGIC_MESSAGE:
         raise FormatError("magic", "not a version 1 sealed message")
-    fields, pos = _parse_prefix(data)
-    suite, flags = fields[0], fields[1]
-    if pos >= len(data):
+    prefix, pos = _parse_prefix(data)
+    suite, flags, room_id, epoch, key_id, sender_id, content_type, nonce_size, sig_size, max_body, min_body = prefix
+    if pos >= size:
         raise FormatError("message_id", "truncated")
     header_size = pos + 1 + data[pos]
     raw_id = data[pos + 1 : header_size]
-    if header_size > len(data) or not is_id_bytes(raw_id):
-        raise FormatError("message_id", "truncated" if header_size > len(data) else "not a valid id")
-    nonce_end = header_size + (12 if suite == 1 else 24)
-    ct_end = len(data) - (curves.SIGNATURE_SIZE if flags & FLAG_SIGNED else 0)
-    if ct_end - nonce_end < TAG_SIZE:
-        raise FormatError("nonce" if nonce_end > len(data) else "ciphertext", "truncated")
+    if header_size > size or not is_id_bytes(raw_id):
+        raise FormatError("message_id", "truncated" if header_size > size else "not a valid id")
+    nonce_end = header_size + nonce_size
+    ct_end = size - sig_size
     body = ct_end - nonce_end - TAG_SIZE
-    if body > (PADDED_LIMIT if flags & FLAG_PADDED else MAX_PLAINTEXT):
+    if body < 0:
+        raise FormatError("nonce" if nonce_end > size else "ciphertext", "truncated")
+    if body > max_body:
         raise FormatError("ciphertext", "longer than the maximum message size")
-    if flags & FLAG_PADDED and body < MIN_PADDED:
+    if body < min_body:
         raise FormatError("ciphertext", "shorter than the smallest padded size")
-    return _new_message((suite, flags, fields[2], fields[3], fields[4], fields[5], fields[6],
-                         raw_id.decode("ascii"), data[header_size:nonce_end], data[nonce_end:ct_end],
-                         data[ct_end:] if ct_end < len(data) else None, data, header_size))
+    return tuple.__new__(SealedMessage, (suite, flags, room_id, epoch, key_id, sender_id, content_type,
+                                         raw_id.decode("ascii"), data[header_size:nonce_end], data[nonce_end:ct_end],
+                                         data[ct_end:] if sig_size else None, data, header_size))
 
 
 def parse_json(data: bytes | str) -> SealedMessage:

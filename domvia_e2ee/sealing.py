@@ -7,7 +7,7 @@ the room key can forge such a message under any sender id (spec/sealing.md).
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from . import labels
 from .encoding import check_content_type, check_id
@@ -16,7 +16,7 @@ from .hazmat import curves
 from .identity import Identity, PublicIdentity
 from .keys import RoomKey
 from .message import (
-    DEFAULT_CONTENT_TYPE, FLAG_PADDED, FLAG_SIGNED, MAX_PLAINTEXT, SealedMessage, _new_message, header_prefix,
+    DEFAULT_CONTENT_TYPE, FLAG_PADDED, FLAG_SIGNED, MAX_PLAINTEXT, SealedMessage, header_prefix, parse_binary,
 )
 from .padding import pad as pad_plaintext
 from .padding import unpad
@@ -67,17 +67,22 @@ def _seal(key: RoomKey, plaintext: bytes, message_id: str, sender_id: str, conte
         key.prefixes[(sender_id, content_type, flags)] = prefix
     cipher = key.sender_cipher(sender_id)
     key.reserve_seal(sender_id)
-    header = prefix + bytes((len(message_id),)) + message_id.encode()
-    nonce = nonce or cipher.random_nonce()
+    header = prefix + _LENGTH_BYTE[len(message_id)] + message_id.encode()
     body = pad_plaintext(plaintext) if pad else plaintext
-    ciphertext = cipher.encrypt(nonce, body, labels.AAD_MESSAGE + header)
+    if nonce:
+        ciphertext = cipher.encrypt(nonce, body, labels.AAD_MESSAGE + header)
+    else:
+        nonce, ciphertext = cipher.encrypt_random(body, labels.AAD_MESSAGE + header)
     wire = header + nonce + ciphertext
     signature = None
     if signer is not None:
         signature = signer.sign(labels.SIG_MESSAGE + wire)
         wire += signature
-    return _new_message((key.suite, flags, key.room_id, key.epoch, key.key_id, sender_id, content_type,
-                         message_id, nonce, ciphertext, signature, wire, len(header)))
+    return tuple.__new__(SealedMessage, (key.suite, flags, key.room_id, key.epoch, key.key_id, sender_id,
+                                         content_type, message_id, nonce, ciphertext, signature, wire, len(header)))
+
+
+_LENGTH_BYTE: Final = [bytes((n,)) for n in range(256)]  # str8 length prefixes, without a bytes() per message
 
 
 def _seal_from_parts(key: RoomKey, plaintext: bytes, *, message_id: str, sender_id: str,
@@ -88,7 +93,7 @@ def _seal_from_parts(key: RoomKey, plaintext: bytes, *, message_id: str, sender_
 
 def open(key: RoomKey, message: SealedMessage | bytes | str, *, sender: PublicIdentity) -> OpenedMessage:  # noqa: A001
     """Verifies the sender's signature, then decrypts. The message must be signed."""
-    sealed = SealedMessage.parse(message)
+    sealed = _parse(message)
     _check_key(key, sealed)
     if not sealed.signed or sealed.signature is None:
         raise PolicyError("message is not signed; open_unsigned() is the explicit unsigned mode")
@@ -100,11 +105,18 @@ def open(key: RoomKey, message: SealedMessage | bytes | str, *, sender: PublicId
 
 def open_unsigned(key: RoomKey, message: SealedMessage | bytes | str) -> OpenedMessage:
     """Opens an unsigned (bot-mode) message; refuses a signed one, whose signature it would skip."""
-    sealed = SealedMessage.parse(message)
+    sealed = _parse(message)
     _check_key(key, sealed)
-    if sealed.signed:
+    if sealed.flags & FLAG_SIGNED:
         raise PolicyError("message is signed: open it with the sender's public identity")
     return _decrypt(key, sealed)
+
+
+def _parse(message: SealedMessage | bytes | str) -> SealedMessage:
+    """SealedMessage.parse, with the binary form of the wire (type bytes) one call shorter."""
+    if type(message) is bytes and message[:1] != b"{":
+        return parse_binary(message)
+    return SealedMessage.parse(message)
 
 
 def _check_key(key: RoomKey, sealed: SealedMessage) -> None:
@@ -115,9 +127,8 @@ def _check_key(key: RoomKey, sealed: SealedMessage) -> None:
 
 
 def _decrypt(key: RoomKey, sealed: SealedMessage) -> OpenedMessage:
-    cipher = key.sender_cipher(sealed.sender_id)
-    body = cipher.decrypt(sealed.nonce, sealed.ciphertext, labels.AAD_MESSAGE + sealed.wire[:sealed.header_size])
-    flags = sealed.flags
+    _, flags, room_id, epoch, _, sender_id, content_type, message_id, nonce, ciphertext, _, wire, header_size = sealed
+    body = key.sender_cipher(sender_id).decrypt(nonce, ciphertext, labels.AAD_MESSAGE + wire[:header_size])
     plaintext = unpad(body) if flags & FLAG_PADDED else body
-    return tuple.__new__(OpenedMessage, (plaintext, sealed.room_id, sealed.epoch, sealed.sender_id,
-                                         sealed.message_id, sealed.content_type, bool(flags & FLAG_SIGNED)))
+    return tuple.__new__(OpenedMessage, (plaintext, room_id, epoch, sender_id, message_id, content_type,
+                                         bool(flags & FLAG_SIGNED)))

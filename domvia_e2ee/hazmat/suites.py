@@ -79,6 +79,11 @@ class AeadKey:
     def random_nonce(self) -> bytes:
         return os.urandom(self.nonce_size)
 
+    def encrypt_random(self, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        """Draws a random nonce and encrypts: (nonce, ciphertext). One call on the sealing hot path."""
+        nonce = os.urandom(self.nonce_size)
+        return nonce, self._encrypt(nonce, plaintext, aad)
+
     def encrypt(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
         if len(nonce) != self.nonce_size:
             raise ValueError("wrong nonce size for suite")
