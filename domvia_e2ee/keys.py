@@ -23,6 +23,9 @@ from .hazmat.suites import DEFAULT_SUITE, KEY_SIZE, AeadKey, Suite
 # same cap far stricter than needed; one rule for both suites keeps policy simple.
 MAX_MESSAGES_PER_SENDER: Final = 1 << 32
 KEY_ID_SIZE: Final = 32
+# open() derives the sender's key before anything is authenticated, so the sender id is the
+# relay's choice: the cache is bounded, or forged ids would grow it without limit (~0.5 KiB each).
+MAX_CACHED_SENDERS: Final = 1024
 
 
 def key_context(suite: Suite, room_id: str, epoch: int) -> bytes:
@@ -85,6 +88,8 @@ class RoomKey:
         if cipher is None:
             info = Writer(labels.INFO_SENDER_KEY + self._context).str8(sender_id).getvalue()
             cipher = AeadKey(self.suite, kdf.expand(self._prk, info, KEY_SIZE))
+            if len(self._senders) >= MAX_CACHED_SENDERS:
+                self._senders.clear()
             self._senders[sender_id] = cipher
         return cipher
 
