@@ -85,13 +85,7 @@ class Room:
                 raise PolicyError(f"{joiner.participant_id!r} is already a member")
         everyone = dict(self.members) | {j.participant_id: j for j in joiners}
         history_keys = [self._history_entry(e) for e in share_history]
-        rotation = self._rotate(everyone, progress)
-        if history_keys:
-            for joiner in joiners:
-                rotation.history[joiner.participant_id] = build_history(
-                    self.keyring.owner, joiner, history_keys, anchor_epoch=self.epoch, kem=self.kem,
-                    issued_at=int(time.time()), proof=self.own_proof)
-        return rotation
+        return self._rotate(everyone, progress, joiners if history_keys else [], history_keys)
 
     def remove(self, participant_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
         """Removes members; always rotates, so they cannot read anything sealed afterwards."""
@@ -122,20 +116,28 @@ class Room:
             raise PolicyError(f"epoch {epoch} cannot be shared: its key or member list is not held")
         return record.key, sorted(record.roster.items())
 
-    def _rotate(self, members: dict[str, PublicIdentity], progress: Progress | None) -> Rotation:
-        if self.keyring.owner.participant_id not in members:
+    def _rotate(self, members: dict[str, PublicIdentity], progress: Progress | None,
+                joiners: Sequence[PublicIdentity] = (),
+                history_keys: Sequence[tuple[RoomKey, list[tuple[str, bytes]]]] = ()) -> Rotation:
+        """Everything that can fail (bundle, proof, history) is built first. The key ring's
+        acceptance of the bundle is the commit point; the room follows it, so a failure before
+        leaves the old epoch in force and none after can leave the two on different epochs."""
+        owner = self.keyring.owner
+        if owner.participant_id not in members:
             raise PolicyError("the rotating member must stay a member")
         key = RoomKey.generate(room_id=self.room_id, epoch=self.epoch + 1, suite=self.suite)
-        bundle = build_bundle(self.keyring.owner, key, list(members.values()), kem=self.kem,
+        bundle = build_bundle(owner, key, list(members.values()), kem=self.kem,
                               issued_at=int(time.time()), proof=self.own_proof, progress=progress)
+        own_proof = bundle.proof_for(owner.participant_id)
+        history = {j.participant_id: build_history(owner, j, history_keys, anchor_epoch=key.epoch, kem=self.kem,
+                                                   issued_at=int(time.time()), proof=own_proof)
+                   for j in joiners}
         self.keyring.accept(bundle)
+        self.members, self.epoch, self.own_proof = members, key.epoch, own_proof
         for member in members.values():
-            if member.participant_id != self.keyring.owner.participant_id:
+            if member.participant_id != owner.participant_id:
                 self.keyring.add_identity(member, replace=True)
-        self.members = members
-        self.epoch = key.epoch
-        self.own_proof = bundle.proof_for(self.keyring.owner.participant_id)
-        return Rotation(bundle)
+        return Rotation(bundle, history)
 
     def to_dict(self) -> dict[str, Any]:
         from .room_state import dump
