@@ -1,0 +1,151 @@
+"""Attack: invisible salamanders in group chats, a ciphertext valid under two keys.
+
+Sources: Dodis, Grubbs, Ristenpart and Woodage, "Fast Message Franking: From Invisible Salamanders to
+Encryptment" (CRYPTO 2018), on Facebook Messenger's attachments; Len, Grubbs and Ristenpart,
+"Partitioning Oracle Attacks" (USENIX Security 2021), the GF(2^128) construction used here;
+Albertini, Duong, Gueron, Kölbl, Luykx and Schmieg, "How to Abuse and Fix Authenticated Encryption
+Without Key Commitment" (USENIX Security 2022). AES-GCM and (X)ChaCha20-Poly1305 are not key-committing.
+In a group chat, a sender who got members to hold two different keys for one epoch (see
+test_partitioning.py) sends one ciphertext that each group reads differently.
+
+Why it fails here: the header (the AEAD's associated data) carries the key id, an HKDF commitment to
+the room key, and open() refuses before any decryption a key whose id is not the header's
+(sealing._check_key, KeyRing.open). One wire message names one key id, so it opens under at most one
+key, whatever the AEAD does. This test builds a real AES-GCM salamander that raw AES-GCM accepts under
+both per-sender keys, then shows domvia opens it under one only.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from domvia_e2ee import RoomKey, SealedMessage, Suite, open_unsigned, seal_unsigned
+from domvia_e2ee.bundle import build_bundle
+from domvia_e2ee.hazmat import suites
+from domvia_e2ee.hazmat.suites import AeadKey
+from domvia_e2ee.labels import AAD_MESSAGE
+from domvia_e2ee.message import header_prefix
+
+from .scenario import ROOM, error_code, room_key, scenario
+
+SENDER = "alice"  # the rotator who equivocated
+_R = 0xE1 << 120
+
+
+def _gf_mul(x: int, y: int) -> int:
+    """GF(2^128) product in GCM's bit order (NIST SP 800-38D, algorithm 1)."""
+    z, v = 0, y
+    for i in range(127, -1, -1):
+        if (x >> i) & 1:
+            z ^= v
+        v = (v >> 1) ^ _R if v & 1 else v >> 1
+    return z
+
+
+def _gf_pow(x: int, n: int) -> int:
+    result = 1 << 127  # the field's one: the polynomial 1 is the most significant bit
+    while n:
+        if n & 1:
+            result = _gf_mul(result, x)
+        x, n = _gf_mul(x, x), n >> 1
+    return result
+
+
+def _aes_block(key: bytes, block: bytes) -> int:
+    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return int.from_bytes(encryptor.update(block) + encryptor.finalize(), "big")
+
+
+def _blocks(data: bytes) -> list[int]:
+    data += bytes(-len(data) % 16)
+    return [int.from_bytes(data[i:i + 16], "big") for i in range(0, len(data), 16)]
+
+
+def _ghash(h: int, aad: bytes, ciphertext: bytes) -> int:
+    lengths = (len(aad) * 8).to_bytes(8, "big") + (len(ciphertext) * 8).to_bytes(8, "big")
+    y = 0
+    for block in _blocks(aad) + _blocks(ciphertext) + _blocks(lengths):
+        y = _gf_mul(y ^ block, h)
+    return y
+
+
+def salamander(key1: bytes, key2: bytes, nonce: bytes, aad: bytes, blocks: int = 2) -> bytes:
+    """ciphertext || tag that AES-256-GCM accepts under both keys with this nonce and AAD.
+
+    The tag is E_K(J0) + GHASH_H(A, C), linear in each ciphertext block: fix every block but the
+    last, and solve for the last so the two keys' tags agree."""
+    h1, h2 = _aes_block(key1, bytes(16)), _aes_block(key2, bytes(16))
+    j0 = nonce + b"\x00\x00\x00\x01"
+    t1, t2 = _aes_block(key1, j0), _aes_block(key2, j0)
+    free = bytes(range(16 * (blocks - 1)))
+    base = free + bytes(16)
+    # The last ciphertext block is multiplied by H^2 in GHASH (only the length block comes after it).
+    known = _ghash(h1, aad, base) ^ _ghash(h2, aad, base) ^ t1 ^ t2
+    coefficient = _gf_pow(h1, 2) ^ _gf_pow(h2, 2)
+    last = _gf_mul(known, _gf_pow(coefficient, (1 << 128) - 2))
+    ciphertext = free + last.to_bytes(16, "big")
+    tag = (_ghash(h1, aad, ciphertext) ^ t1).to_bytes(16, "big")
+    return ciphertext + tag
+
+
+def _sender_key(key: RoomKey) -> bytes:
+    return key.sender_cipher(SENDER)._key
+
+
+def _wire(named: RoomKey, other: RoomKey) -> tuple[bytes, bytes, bytes]:
+    """An unsigned, unpadded message whose header names `named`'s key id, salamandered across both keys."""
+    header = header_prefix(named.suite, 0, ROOM, named.epoch, named.key_id, SENDER, "text/plain")
+    header += bytes((3,)) + b"m-1"
+    nonce = bytes(range(12))
+    body = salamander(_sender_key(named), _sender_key(other), nonce, AAD_MESSAGE + header)
+    return header + nonce + body, nonce, header
+
+
+def _two_keys() -> tuple[RoomKey, RoomKey]:
+    """What an equivocating rotator hands two halves of the room: two keys for epoch 2."""
+    return room_key(2, label="group x"), room_key(2, label="group y")
+
+
+def test_the_salamander_is_real_for_raw_aes_gcm() -> None:
+    x, y = _two_keys()
+    wire, nonce, header = _wire(x, y)
+    body = wire[len(header) + len(nonce):]
+    read_x = AeadKey(Suite.AES_256_GCM, _sender_key(x)).decrypt(nonce, body, AAD_MESSAGE + header)
+    read_y = AeadKey(Suite.AES_256_GCM, _sender_key(y)).decrypt(nonce, body, AAD_MESSAGE + header)
+    assert read_x != read_y
+
+
+def test_domvia_opens_the_salamander_under_one_key_only() -> None:
+    x, y = _two_keys()
+    for named, other in ((x, y), (y, x)):
+        wire, _, _ = _wire(named, other)
+        assert SealedMessage.from_bytes(wire).key_id == named.key_id
+        assert open_unsigned(named, wire).sender_id == SENDER
+        assert error_code(open_unsigned, other, wire) == "E_UNKNOWN_KEY"
+
+
+def test_key_rings_given_the_two_keys_never_read_it_differently() -> None:
+    """alice signs epoch 2 twice (key x to bob, key y to carol), then sends one salamander to both.
+    Unsigned mode is on so that only key commitment stands in the way."""
+    s = scenario(allow_unsigned=True)
+    x, y = _two_keys()
+    members = [s.people[n].public for n in ("alice", "bob", "carol")]
+    for key, name in ((x, "bob"), (y, "carol")):
+        s.deliver(build_bundle(s.people["alice"], key, members, kem=s.room.kem, issued_at=0, proof=None), name)
+    wire, _, _ = _wire(x, y)
+    assert s.rings["bob"].open(wire).sender_id == SENDER
+    assert error_code(s.rings["carol"].open, wire) == "E_UNKNOWN_KEY"
+
+
+@pytest.mark.parametrize("suite", list(Suite))
+def test_key_id_is_checked_before_any_decryption(suite: Suite, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defence does not depend on the AEAD: the wrong key is refused before the cipher runs."""
+    x, y = room_key(2, label="x", suite=suite), room_key(2, label="y", suite=suite)
+    wire = seal_unsigned(x, b"for group x", message_id="m-2", sender_id=SENDER).to_bytes()
+
+    def no_decryption(*_: object) -> bytes:
+        raise AssertionError("decryption attempted under a key the header does not name")
+
+    monkeypatch.setattr(suites.AeadKey, "decrypt", no_decryption)
+    assert error_code(open_unsigned, y, wire) == "E_UNKNOWN_KEY"
