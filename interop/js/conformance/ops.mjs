@@ -8,8 +8,6 @@ import {
   RoomKey,
   SealedMessage,
   UnsupportedError,
-  buildBundle,
-  buildHistory,
   fromHex,
   openAttachment,
   openAttachmentChunk,
@@ -17,8 +15,10 @@ import {
   toHex,
   unpad,
   unwrapRoomKey,
-  wrapRoomKey,
 } from '../src/index.mjs';
+import { _wrapRoomKey } from '../src/wrap.mjs';
+import { _buildBundle } from '../src/bundle.mjs';
+import { _buildHistory } from '../src/history.mjs';
 import { _sealWithNonce, openParsed, encodeHeader } from '../src/message.mjs';
 import { AttachmentSealer } from '../src/attachment.mjs';
 import { FormatError } from '../src/errors.mjs';
@@ -135,10 +135,10 @@ const OPS = {
   },
 
   async wrap(i) {
-    const wrapped = await wrapRoomKey({
-      kem: i.kem, label: labelOf(i.label), roomKey: roomKeyOf(i), recipientId: i.recipient_id,
-      recipientPublic: hex(i.recipient_public), ephemeral: hex(i.ephemeral),
-    });
+    const wrapped = await _wrapRoomKey(
+      { kem: i.kem, label: labelOf(i.label), roomKey: roomKeyOf(i), recipientId: i.recipient_id, recipientPublic: hex(i.recipient_public) },
+      hex(i.ephemeral),
+    );
     return { wrapped: toHex(wrapped) };
   },
 
@@ -154,17 +154,20 @@ const OPS = {
   async build_bundle(i) {
     const ephemerals = {};
     for (const [id, e] of Object.entries(i.ephemerals ?? {})) ephemerals[id] = hex(e);
-    const { bundle, slices } = await buildBundle({
-      rotator: await privateIdentity(i.rotator), roomKey: roomKeyOf(i), kem: i.kem, issuedAt: i.issued_at,
-      members: i.members.map(publicIdentity), proof: proofOf(i.proof), ephemerals,
-    });
+    const { bundle, slices } = await _buildBundle(
+      {
+        rotator: await privateIdentity(i.rotator), roomKey: roomKeyOf(i), kem: i.kem, issuedAt: i.issued_at,
+        members: i.members.map(publicIdentity), proof: proofOf(i.proof),
+      },
+      ephemerals,
+    );
     const out = {};
     for (const [id, s] of Object.entries(slices)) out[id] = toHex(s);
     return { bundle: toHex(bundle), slices: out };
   },
 
   async build_history(i) {
-    const history = await buildHistory({
+    const history = await _buildHistory({
       sharer: await privateIdentity(i.sharer), recipient: publicIdentity(i.recipient), roomId: i.room_id,
       anchorEpoch: i.anchor_epoch, issuedAt: i.issued_at, kem: i.kem, proof: proofOf(i.proof),
       entries: i.entries.map((e) => ({

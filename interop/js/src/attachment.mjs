@@ -327,18 +327,20 @@ export function openAttachment(reference, blob) {
 }
 
 /**
- * Random access to chunk `index` from the reference, the 70-byte header and the chunk's bytes.
- * Index outside 0..n-1: E_FORMAT (field index); every other failure after the header parses: E_AUTH.
+ * Random access to chunk `index` from the reference, the 70-byte header and the chunk's bytes. Order:
+ * reference (E_FORMAT), header parse (E_FORMAT), commitment and suite/chunk size (E_AUTH), index outside
+ * 0..n-1 (E_FORMAT, field index), chunk length and decryption (E_AUTH).
  */
 export function openAttachmentChunk(reference, header, index, chunk) {
   const ref = typeof reference === 'string' ? AttachmentReference.fromJSON(reference) : reference;
   if (header.length !== HEADER_LENGTH) throw new FormatError('header', 'not 70 bytes');
   const h = parseAttachmentHeader(header);
-  const n = ref.chunkCount;
-  if (!Number.isInteger(index) || index < 0 || index >= n) throw new FormatError('index', 'outside 0..n-1');
   const { payloadKey, commitment } = attachmentKeys(ref.fileKey, h.prefix);
   if (!constantTimeEqual(commitment, h.commitment)) throw new AuthError();
   if (h.suite.id !== ref.suite.id || h.chunkSize !== ref.chunkSize) throw new AuthError();
+  // The index is checked once the header is known to belong to the reference (spec/attachment.md#random-access).
+  const n = ref.chunkCount;
+  if (!Number.isInteger(index) || index < 0 || index >= n) throw new FormatError('index', 'outside 0..n-1');
   const last = index === n - 1;
   const expected = (last ? ref.size - (n - 1) * ref.chunkSize : ref.chunkSize) + TAG_LENGTH;
   if (chunk.length !== expected) throw new AuthError();

@@ -5,9 +5,8 @@ import { ByteReader, ByteWriter, checkEpoch, checkId, compareAscii, concat, cons
 import { FormatError } from './errors.mjs';
 import { MAGIC_BUNDLE, MAGIC_SLICE, SIG_BUNDLE } from './labels.mjs';
 import { MAX_PATH, inclusionPath, leafHash, merkleRoot } from './merkle.mjs';
-import { RoomKey } from './keys.mjs';
 import { suiteById } from './suites.mjs';
-import { INFO_WRAP, KEM_XWING, kemById, toKem, wrapRoomKey } from './wrap.mjs';
+import { INFO_WRAP, KEM_XWING, _wrapRoomKey, kemById, toKem } from './wrap.mjs';
 
 export const MAX_MEMBERS = 100000;
 export const MAX_BUNDLE = 128 * 1024 * 1024;
@@ -140,11 +139,17 @@ export function parseSlice(bytes) {
 // ---------------------------------------------------------------- building
 
 /**
- * Build and sign a rotation bundle and one slice per member.
+ * Build and sign a rotation bundle and one slice per member, wrapping with fresh ephemeral keys.
  * rotator: Identity; roomKey: RoomKey (the new epoch's key); members: PublicIdentity[] (the rotator included);
- * proof: the rotator's membership proof of epoch E - 1, or null; ephemerals (test hook): id -> ephemeral bytes.
+ * issuedAt: seconds since 1970; proof: the rotator's membership proof of epoch E - 1, or null.
+ * Returns {bundle, slices: {id: slice}}.
  */
-export async function buildBundle({ rotator, roomKey, kem, issuedAt, members, proof = null, ephemerals = null }) {
+export async function buildBundle({ rotator, roomKey, kem, issuedAt, members, proof = null }) {
+  return _buildBundle({ rotator, roomKey, kem, issuedAt, members, proof }, null);
+}
+
+/** PRIVATE test-vector hook (not exported from index.mjs): `ephemerals` maps member id -> wrap randomness. */
+export async function _buildBundle({ rotator, roomKey, kem, issuedAt, members, proof = null }, ephemerals) {
   kem = toKem(kem);
   if (members.length < 1 || members.length > MAX_MEMBERS) throw new FormatError('members', 'must be 1 to 100,000');
   const sorted = [...members].sort((a, b) => compareAscii(a.id, b.id));
@@ -155,10 +160,10 @@ export async function buildBundle({ rotator, roomKey, kem, issuedAt, members, pr
   for (const m of sorted) {
     const recipientPublic = kem.id === KEM_XWING.id ? m.xwing : m.x25519;
     if (!recipientPublic) throw new FormatError('members', `${m.id} has no X-Wing key`);
-    const wrapped = await wrapRoomKey({
-      kem, label: INFO_WRAP, roomKey, recipientId: m.id, recipientPublic,
-      ephemeral: ephemerals ? ephemerals[m.id] ?? null : null,
-    });
+    const wrapped = await _wrapRoomKey(
+      { kem, label: INFO_WRAP, roomKey, recipientId: m.id, recipientPublic },
+      ephemerals ? ephemerals[m.id] ?? null : null,
+    );
     entries.push({ id: m.id, fingerprint: m.fingerprint, wrapped });
   }
   const leaves = entries.map(memberLeaf);
@@ -192,4 +197,3 @@ export function membershipProof(parsedBundle, memberId) {
   return { wrappedDigest: sha256(parsedBundle.members[i].wrapped), index: i, path: inclusionPath(i, leaves) };
 }
 
-export { RoomKey };

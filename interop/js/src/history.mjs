@@ -4,7 +4,7 @@ import { FormatError } from './errors.mjs';
 import { MAGIC_HISTORY, SIG_HISTORY } from './labels.mjs';
 import { readProof, writeProof } from './bundle.mjs';
 import { suiteById } from './suites.mjs';
-import { INFO_HISTORY_WRAP, KEM_XWING, kemById, toKem, wrapRoomKey } from './wrap.mjs';
+import { INFO_HISTORY_WRAP, KEM_XWING, _wrapRoomKey, kemById, toKem } from './wrap.mjs';
 
 export const MAX_ENTRIES = 4096;
 export const MAX_ROSTER = 100000;
@@ -56,11 +56,16 @@ export function parseHistory(bytes) {
 }
 
 /**
- * Build and sign a history bundle.
- * sharer: Identity; recipient: PublicIdentity; entries: [{roomKey, roster: [[id, fingerprint], ...], ephemeral?}]
+ * Build and sign a history bundle, wrapping with fresh ephemeral keys.
+ * sharer: Identity; recipient: PublicIdentity; entries: [{roomKey, roster: [[id, fingerprint], ...]}]
  * (roomKey.roomId must be roomId); proof: the sharer's membership proof in the anchor epoch, or null.
  */
 export async function buildHistory({ sharer, recipient, roomId, anchorEpoch, issuedAt, kem, entries, proof = null }) {
+  return _buildHistory({ sharer, recipient, roomId, anchorEpoch, issuedAt, kem, entries: entries.map(({ roomKey, roster }) => ({ roomKey, roster })), proof });
+}
+
+/** PRIVATE test-vector hook (not exported from index.mjs): entries may carry `ephemeral` wrap randomness. */
+export async function _buildHistory({ sharer, recipient, roomId, anchorEpoch, issuedAt, kem, entries, proof = null }) {
   kem = toKem(kem);
   if (entries.length < 1 || entries.length > MAX_ENTRIES) throw new FormatError('entries', 'must be 1 to 4096');
   const sortedEntries = [...entries].sort((a, b) => a.roomKey.epoch - b.roomKey.epoch);
@@ -80,7 +85,7 @@ export async function buildHistory({ sharer, recipient, roomId, anchorEpoch, iss
     previous = k.epoch;
     const recipientPublic = kem.id === KEM_XWING.id ? recipient.xwing : recipient.x25519;
     if (!recipientPublic) throw new FormatError('recipient', 'no X-Wing key');
-    const wrapped = await wrapRoomKey({ kem, label: INFO_HISTORY_WRAP, roomKey: k, recipientId: recipient.id, recipientPublic, ephemeral: e.ephemeral ?? null });
+    const wrapped = await _wrapRoomKey({ kem, label: INFO_HISTORY_WRAP, roomKey: k, recipientId: recipient.id, recipientPublic }, e.ephemeral ?? null);
     const roster = [...e.roster].sort((a, b) => compareAscii(a[0], b[0]));
     w.u32(k.epoch).u8(k.suite.id).bytes(k.keyId).bytes16(wrapped).u32(roster.length);
     for (const [id, fp] of roster) w.str8(id).bytes(fp);

@@ -52,12 +52,18 @@ export function wrapInfo(label, kem, suite, roomId, epoch, keyId, recipientId) {
 const u8 = (ab) => new Uint8Array(ab);
 
 /**
- * wrapped = enc || ct with (enc, ct) = SealBase(pkR, info, "", room key).
+ * wrapped = enc || ct with (enc, ct) = SealBase(pkR, info, "", room key), with a fresh ephemeral key.
  * `recipientPublic`: 32-byte X25519 (classic) or 1216-byte X-Wing public key.
- * `ephemeral` (test hook only): the 32-byte X25519 ephemeral private key (classic) or 64 bytes of
- * X-Wing encapsulation randomness; omitted, HPKE draws a fresh one.
  */
-export async function wrapRoomKey({ kem, label = INFO_WRAP, roomKey, recipientId, recipientPublic, ephemeral = null }) {
+export async function wrapRoomKey({ kem, label = INFO_WRAP, roomKey, recipientId, recipientPublic }) {
+  return _wrapRoomKey({ kem, label, roomKey, recipientId, recipientPublic }, null);
+}
+
+/**
+ * PRIVATE test-vector hook (not exported from index.mjs): wrap with given encapsulation randomness,
+ * the 32-byte X25519 ephemeral private key (classic) or 64 bytes for X-Wing; null draws fresh randomness.
+ */
+export async function _wrapRoomKey({ kem, label = INFO_WRAP, roomKey, recipientId, recipientPublic }, ephemeral) {
   kem = toKem(kem);
   const suite = hpkeSuite(kem);
   const info = wrapInfo(label, kem, roomKey.suite, roomKey.roomId, roomKey.epoch, roomKey.keyId, recipientId);
