@@ -151,10 +151,10 @@ class KeyRing:
             raise UnknownKeyError(f"no key for room {sealed.room_id!r} epoch {sealed.epoch}")
         seen = (sealed.room_id, sealed.epoch, sealed.sender_id, sealed.message_id)
         if sealed.signed:
-            opened = sealing.open(record.key, sealed, sender=self._member(record, sealed))
+            opened = sealing._open_parsed(record.key, sealed, self._member(record, sealed))
         elif self.allow_unsigned:
             self._check_listed(record, sealed.sender_id)
-            opened = sealing.open_unsigned(record.key, sealed)
+            opened = sealing._open_unsigned_parsed(record.key, sealed)
         else:
             raise PolicyError("unsigned message refused: this key ring requires signatures")
         if check_replay:

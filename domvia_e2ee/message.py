@@ -100,7 +100,9 @@ class SealedMessage(NamedTuple):
     def parse(cls, data: bytes | str | SealedMessage) -> SealedMessage:
         """Accepts either wire form: binary starts with the magic, JSON with '{'."""
         if isinstance(data, SealedMessage):
-            return data
+            # Trust the fields only as the parse of the wire that is authenticated: a _replace()d
+            # or hand-built tuple would otherwise report a message id or content type never checked.
+            return parse_binary(data.wire)
         if isinstance(data, str) or data[:1] == b"{":
             return parse_json(data)
         return parse_binary(bytes(data))

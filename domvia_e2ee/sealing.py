@@ -93,7 +93,11 @@ def _seal_from_parts(key: RoomKey, plaintext: bytes, *, message_id: str, sender_
 
 def open(key: RoomKey, message: SealedMessage | bytes | str, *, sender: PublicIdentity) -> OpenedMessage:  # noqa: A001
     """Verifies the sender's signature, then decrypts. The message must be signed."""
-    sealed = _parse(message)
+    return _open_parsed(key, _parse(message), sender)
+
+
+def _open_parsed(key: RoomKey, sealed: SealedMessage, sender: PublicIdentity) -> OpenedMessage:
+    """open() of a message just parsed from its wire (KeyRing parses once, then calls this)."""
     _check_key(key, sealed)
     if not sealed.signed or sealed.signature is None:
         raise PolicyError("message is not signed; open_unsigned() is the explicit unsigned mode")
@@ -105,7 +109,10 @@ def open(key: RoomKey, message: SealedMessage | bytes | str, *, sender: PublicId
 
 def open_unsigned(key: RoomKey, message: SealedMessage | bytes | str) -> OpenedMessage:
     """Opens an unsigned (bot-mode) message; refuses a signed one, whose signature it would skip."""
-    sealed = _parse(message)
+    return _open_unsigned_parsed(key, _parse(message))
+
+
+def _open_unsigned_parsed(key: RoomKey, sealed: SealedMessage) -> OpenedMessage:
     _check_key(key, sealed)
     if sealed.flags & FLAG_SIGNED:
         raise PolicyError("message is signed: open it with the sender's public identity")

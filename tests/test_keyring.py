@@ -308,3 +308,11 @@ def test_malformed_key_ring_state_is_refused(name: str, mutate: Mutation, field:
     assert type(info.value) is FormatError, info.value
     if field is not None:
         assert info.value.field == field, info.value  # type: ignore[attr-defined]
+
+
+def test_replay_detection_uses_the_authenticated_message_id() -> None:
+    _, rings, _ = _room()
+    sealed = rings["bob"].seal(ROOM, b"hi", message_id="m-1")
+    rings["alice"].open(sealed)
+    with pytest.raises(ReplayError):
+        rings["alice"].open(sealed._replace(message_id="m-2"))

@@ -410,3 +410,17 @@ def test_open_with_the_wrong_sender_identity() -> None:
         open(key, sealed, sender=MALLORY.public)
     impostor = Identity("alice", x25519_private=seed("i", "x"), ed25519_seed=seed("i", "e"))
     raises_auth(open, key, sealed, sender=impostor.public)
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_open_reports_only_what_the_wire_authenticates(signed: bool) -> None:
+    """A SealedMessage is a tuple: _replace() can make its fields disagree with its wire.
+    open() must report the authenticated wire's metadata, never the edited fields."""
+    key, sealed = _sample(signed)
+    edited = sealed._replace(message_id="msg-999", content_type="text/html")
+    opened = open(key, edited, sender=ALICE.public) if signed else open_unsigned(key, edited)
+    assert (opened.message_id, opened.content_type) == ("msg-1", "text/plain")
+    assert SealedMessage.parse(edited) == sealed
+    swapped = sealed._replace(ciphertext=sealed.ciphertext[:-1] + bytes((sealed.ciphertext[-1] ^ 1,)))
+    opened = open(key, swapped, sender=ALICE.public) if signed else open_unsigned(key, swapped)
+    assert opened.plaintext == b"the launch is on friday"
