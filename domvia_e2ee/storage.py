@@ -23,9 +23,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import os
+import re
 import secrets
 import shutil
+import signal
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -124,6 +127,10 @@ class Staged:
         self.path = Path(path)
         self.exclusive = exclusive
         self.temp = _temp_beside(self.path)
+        # True from the moment the rename (or link) has happened, even if the directory fsync then fails.
+        self.in_place = False
+        if self.path.is_dir():
+            raise FileError(self.path, "is a directory", code="E_IO")
         try:
             _write_new(self.temp, data, mode)
         except OSError as error:
@@ -137,6 +144,7 @@ class Staged:
                 self._link_exclusive()
             else:
                 os.replace(self.temp, self.path)
+                self.in_place = True
             _fsync_directory(self.path.parent)
         except OSError as error:
             self.discard()
@@ -150,7 +158,23 @@ class Staged:
             self.discard()
             raise FileError(self.path, "already exists; refusing to overwrite it", code="E_IO",
                             hint="choose another file name, or move the existing file away first") from None
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+                raise
+            self._reserve_then_replace()
+            return
+        self.in_place = True
         os.unlink(self.temp)
+
+    def _reserve_then_replace(self) -> None:
+        # No hard links here (some FUSE and FAT file systems): claim the name with O_EXCL, then replace it.
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_MODE))
+        except FileExistsError:
+            self.discard()
+            raise FileError(self.path, "already exists; refusing to overwrite it", code="E_IO") from None
+        os.replace(self.temp, self.path)
+        self.in_place = True
 
     def discard(self) -> None:
         with contextlib.suppress(OSError):
@@ -163,6 +187,8 @@ class StagedDirectory:
     def __init__(self, path: Path | str, files: dict[str, bytes], *, mode: int = PUBLIC_MODE) -> None:
         self.path = Path(path)
         self.temp = _temp_beside(self.path)
+        if os.path.lexists(self.path) and not _is_empty_directory(self.path):
+            raise _not_empty(self.path)
         try:
             os.mkdir(self.temp, 0o700)
             for name, data in files.items():
@@ -181,12 +207,19 @@ class StagedDirectory:
         except OSError as error:
             self.discard()
             if error.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
-                raise FileError(self.path, "exists and is not an empty directory", code="E_IO",
-                                hint="name a new or empty directory") from None
+                raise _not_empty(self.path) from None
             raise _os_error(self.path, error) from None
 
     def discard(self) -> None:
         shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def _is_empty_directory(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
+def _not_empty(path: Path) -> FileError:
+    return FileError(path, "exists and is not an empty directory", code="E_IO", hint="name a new or empty directory")
 
 
 def write_atomic(path: Path | str, data: bytes, *, mode: int = PRIVATE_MODE, exclusive: bool = False) -> None:
@@ -264,9 +297,18 @@ def locked(path: Path | str, *, on_wait: Callable[[], None] | None = None) -> It
             if on_wait is not None:
                 on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
+        _remove_stale_temps(target)
         yield
     finally:
         os.close(fd)
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Only lock holders write temp files of target, so any found now were left by a crash."""
+    for temp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        if re.fullmatch(rf"\.{re.escape(target.name)}\.[0-9a-f]{{12}}\.tmp", temp.name):
+            with contextlib.suppress(OSError):
+                temp.unlink()
 
 
 # -- passphrase envelope -------------------------------------------------------------------------
@@ -341,10 +383,11 @@ def _open(key: AeadKey, obj: dict[str, Any], aad: bytes) -> bytes:
 
 def _check_header(obj: dict[str, Any], file_kind: str) -> None:
     if obj.get("file") != file_kind:
-        raise FormatError("file", f"not a {file_kind} file")
+        raise _refusal(f"not a {file_kind} file", code=FormatError.code)
     version = obj.get("v")
     if version != FILE_VERSION:
-        raise FormatError("v", f"unsupported file version {version!r}; this domvia-e2ee reads version {FILE_VERSION}")
+        raise _refusal(f"unsupported file version {version!r}; this domvia-e2ee reads version {FILE_VERSION}",
+                       code=FormatError.code, hint="the file was written by another version of domvia-e2ee")
 
 
 # -- identity files ------------------------------------------------------------------------------
@@ -406,9 +449,9 @@ def load_identity(path: Path | str, passphrase: Passphrase | None = None) -> Sto
         key = b64decode(secret["keyring_key"], "keyring_key", size=KEY_SIZE)
         return StoredIdentity(Identity.from_private_dict(_object(secret["identity"], "identity")), path, key)
     except DomviaError as error:
-        raise _wrap(path, error, "identity file") from None
+        raise _wrap(path, error, IDENTITY_FILE + " file") from None
     except (TypeError, ValueError, KeyError, AttributeError):
-        raise FileError(path, "not a valid identity file: malformed structure") from None
+        raise FileError(path, "not a valid domvia-e2ee identity file: malformed structure") from None
 
 
 def _object(value: object, field: str) -> dict[str, Any]:
@@ -419,14 +462,16 @@ def _object(value: object, field: str) -> dict[str, Any]:
 
 def _load_json(path: Path | str, limit: int, file_kind: str, *, private: bool) -> dict[str, Any]:
     data = read_file(path, limit=limit, private=private)
-    what = file_kind.split(" ", 1)[1] + " file"
+    if not data.strip():
+        raise FileError(path, "is empty")
     try:
-        if not data:
-            raise FormatError(what, "empty")
-        obj = loads_object(data, what, max_bytes=limit)
+        obj = loads_object(data, "file", max_bytes=limit)
+    except FormatError:
+        raise FileError(path, "not valid JSON: truncated or corrupt") from None
+    try:
         _check_header(obj, file_kind)
     except DomviaError as error:
-        raise _wrap(path, error, what) from None
+        raise _wrap(path, error, file_kind + " file") from None
     return obj
 
 
@@ -468,9 +513,9 @@ def load_keyring(path: Path | str, owner: StoredIdentity) -> KeyRing:
         raise FileError(path, "cannot be decrypted with this identity: modified, or written for another identity",
                         code=AuthenticationError.code) from None
     except DomviaError as error:
-        raise _wrap(path, error, "key ring file") from None
+        raise _wrap(path, error, KEYRING_FILE + " file") from None
     except (TypeError, ValueError, KeyError, AttributeError):
-        raise FileError(path, "not a valid key ring file: malformed structure") from None
+        raise FileError(path, "not a valid domvia-e2ee keyring file: malformed structure") from None
 
 
 def _check_owner(obj: dict[str, Any], identity: Identity) -> None:
@@ -545,9 +590,9 @@ def load_room_state(path: Path | str, ring: KeyRing) -> RoomState:
             return _room_state(pending, ring, "rolled forward")
         return _room_state(obj, ring, "rolled back")
     except DomviaError as error:
-        raise _wrap(path, error, "room state file") from None
+        raise _wrap(path, error, ROOM_STATE_FILE + " file") from None
     except (TypeError, ValueError, KeyError, AttributeError):
-        raise FileError(path, "not a valid room state file: malformed structure") from None
+        raise FileError(path, "not a valid domvia-e2ee room-state file: malformed structure") from None
 
 
 def is_interrupted_creation(path: Path | str, ring: KeyRing) -> bool:
@@ -600,7 +645,7 @@ def commit_rotation(state_path: Path | str, keyring_path: Path | str, owner: Sto
     """
     state_path = Path(state_path)
     original = read_file(state_path, limit=MAX_STATE_BYTES) if os.path.lexists(state_path) else None
-    staged: list[Staged | StagedDirectory] = []
+    staged: list[Staged] = []
     try:
         staged.append(Staged(state_path, dump_room_state(room, bundle, before=before or NOTHING_COMMITTED),
                              exclusive=original is None))
@@ -609,21 +654,45 @@ def commit_rotation(state_path: Path | str, keyring_path: Path | str, owner: Sto
     except BaseException:
         discard_all([*staged, *outputs])
         raise
-    _commit_journaled(state_path, original, [*staged, *outputs])
+    pending, keyring, final = staged
+    _commit_journaled(state_path, original, pending, keyring, [final, *outputs])
 
 
-def _commit_journaled(state_path: Path, original: bytes | None, staged: Sequence[Staged | StagedDirectory]) -> None:
-    commit_all(staged[:1], rest=staged[1:])
+def _commit_journaled(state_path: Path, original: bytes | None, pending: Staged, keyring: Staged,
+                      rest: Sequence[Staged | StagedDirectory]) -> None:
+    with _signals_deferred():
+        commit_all([pending], rest=[keyring, *rest])
+        late: FileError | None = None
+        try:
+            keyring.commit()
+        except FileError as error:
+            if not keyring.in_place:
+                discard_all(rest)
+                _restore(state_path, original)
+                raise
+            late = error  # renamed, but the directory fsync failed: the change stands, finish it
+        _finish(rest, late)
+
+
+def _finish(staged: Sequence[Staged | StagedDirectory], late: FileError | None) -> None:
     try:
-        commit_all(staged[1:2], rest=staged[2:])
-    except BaseException:
-        _restore(state_path, original)
-        raise
-    try:
-        commit_all(staged[2:])
+        commit_all(staged)
     except FileError as error:
-        raise OutputError(error.path, f"{error.reason} (the change itself is committed)", code=error.code,
-                          hint=error.hint) from None
+        late = error
+    if late is not None:
+        raise OutputError(late.path, f"{late.reason} (the change itself is committed)", code=late.code,
+                          hint=late.hint)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C or SIGTERM during the renames waits until they are done (a SIGKILL is what recovery is for)."""
+    signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _restore(state_path: Path, original: bytes | None) -> None:
@@ -643,9 +712,13 @@ def commit_keyring(keyring_path: Path | str, ring: KeyRing, owner: StoredIdentit
     except BaseException:
         discard_all(outputs)
         raise
-    commit_all([staged], rest=outputs)
-    try:
-        commit_all(outputs)
-    except FileError as error:
-        raise OutputError(error.path, f"{error.reason} (the key ring is saved)", code=error.code,
-                          hint=error.hint) from None
+    with _signals_deferred():
+        late: FileError | None = None
+        try:
+            staged.commit()
+        except FileError as error:
+            if not staged.in_place:
+                discard_all(outputs)
+                raise
+            late = error
+        _finish(outputs, late)

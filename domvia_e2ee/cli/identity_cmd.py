@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import storage
 from ..encoding import check_id, loads_object
-from ..errors import DomviaError
+from ..errors import DomviaError, FormatError
 from ..identity import Identity, PublicIdentity
 from ..storage import COST_LEVELS, DEFAULT_COST, MAX_IDENTITY_BYTES, PUBLIC_MODE, FileError, Staged
 from .io import Passphrases, UsageError, add_passphrase_options, emit_ok, note, wants_json
@@ -116,9 +116,12 @@ def identity_show(args: argparse.Namespace) -> int:
 
 def _load_any(args: argparse.Namespace) -> tuple[PublicIdentity, str]:
     data = storage.read_file(args.file, limit=MAX_IDENTITY_BYTES)
-    with concerning(args.file, "not an identity file: "):
+    try:
         obj = loads_object(data, "identity", max_bytes=MAX_IDENTITY_BYTES)
-        if obj.get("file") != storage.IDENTITY_FILE:
+    except FormatError:
+        raise FileError(args.file, "not valid JSON: truncated or corrupt" if data.strip() else "is empty") from None
+    if "file" not in obj:
+        with concerning(args.file, "not a valid public identity: "):
             return PublicIdentity.from_dict(obj), "public identity"
     stored = storage.load_identity(args.file, Passphrases(args).existing(args.file))
     return stored.identity.public, "private, passphrase-encrypted" if stored.encrypted else "private"

@@ -9,6 +9,7 @@ from typing import Any, Final
 from .. import storage
 from ..bundle import MAX_BUNDLE_BYTES, Bundle, Slice
 from ..history import HistoryBundle
+from ..errors import PolicyError
 from ..identity import PublicIdentity
 from ..keyring import KeyRing
 from ..labels import MAGIC_BUNDLE, MAGIC_HISTORY, MAGIC_SLICE
@@ -40,6 +41,8 @@ def register(commands: Any) -> None:
                         help="trust this public identity file to rotate the bundle's room (repeatable)")
     accept.add_argument("--known", metavar="PUBLIC", action="append", default=[],
                         help="add this member's public identity file to the key ring (repeatable)")
+    accept.add_argument("--replace-known", action="store_true",
+                        help="let --known and --admin files replace a member's changed identity")
     accept.set_defaults(handler=keyring_accept)
     show = sub.add_parser("show", help="list rooms, epochs, admins and known identities (never keys)")
     add_identity_options(show)
@@ -64,11 +67,16 @@ def room_of(parsed: Parsed) -> str:
     return parsed.room_id if isinstance(parsed, HistoryBundle) else parsed.header.room_id
 
 
-def add_known(ring: KeyRing, paths: list[str]) -> list[PublicIdentity]:
+def add_known(ring: KeyRing, paths: list[str], *, replace: bool = False) -> list[PublicIdentity]:
     identities = [read_public(path) for path in paths]
     for path, identity in zip(paths, identities, strict=True):
-        with concerning(path):
-            ring.add_identity(identity)
+        known = ring.identity(identity.participant_id)
+        if known is not None and known != identity and not replace:
+            raise FileError(path, f"{identity.participant_id!r} is known with another identity (safety number "
+                            f"{known.safety_number}, now {identity.safety_number})", code=PolicyError.code,
+                            hint="if the change is genuine (checked out of band), pass it to "
+                                 "`keyring accept --known FILE --replace-known`")
+        ring.add_identity(identity, replace=replace)
     return identities
 
 
@@ -76,11 +84,10 @@ def keyring_accept(args: argparse.Namespace) -> int:
     parsed = parse_bundle(args.file)
     room_id = room_of(parsed)
     with keyring_session(args, create=True) as session:
-        add_known(session.ring, args.known)
-        admins = [read_public(path) for path in args.admin]
-        for path, admin in zip(args.admin, admins, strict=True):
-            with concerning(path):
-                session.ring.trust_admin(room_id, admin)
+        add_known(session.ring, args.known, replace=args.replace_known)
+        admins = add_known(session.ring, args.admin, replace=args.replace_known)
+        for admin in admins:
+            session.ring.trust_admin(room_id, admin)
         with concerning(args.file, "rejected: "):
             accepted = session.ring.accept(parsed)
         session.commit()

@@ -13,7 +13,7 @@ import importlib
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import DomviaError
 from .io import PROG, UsageError, emit_json, wants_json
@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "keyring_cmd",
     "message_cmd",
     "demo_cmd",
+    "attachment_cmd",
     "vectors_cmd",
 )
 
@@ -46,7 +47,11 @@ conventions:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with the tool's message format and exit code 2 for usage errors."""
+    """argparse with the tool's message format, exit code 2 for usage errors, and no abbreviated options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{PROG}: error: {message}\n{PROG}: hint: run '{self.prog} --help' for usage\n")

@@ -1,0 +1,156 @@
+"""room create / add / remove / rotate / show, and their outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from domvia_e2ee import Bundle, Slice
+from domvia_e2ee.cli.room_cmd import member_file_name
+
+from .helpers import ALICE, STATE, Cli, World, new_identity
+
+
+def test_create_writes_state_keyring_and_bundle(world: World) -> None:
+    cli = world.cli
+    first = cli.history[3]
+    assert first.out.splitlines() == ["room room-42: epoch 1, members 3 (alice, bob, carol)",
+                                      "wrote the signed bundle of epoch 1 to b1.bin (523 bytes)"]
+    bundle = Bundle.from_bytes(cli.path("b1.bin").read_bytes())
+    assert (bundle.header.room_id, bundle.header.epoch, bundle.header.rotator_id) == ("room-42", 1, "alice")
+    assert oct(os.stat(cli.path("alice.keyring")).st_mode & 0o777) == "0o600"
+    state = json.loads(cli.path("room.state").read_bytes())
+    assert state["pending"] is None and state["room"]["epoch"] == 1
+    shown = world.room_show()
+    assert {k: shown[k] for k in ("room", "epoch", "members", "rotation_due", "recovered")} == {
+        "room": "room-42", "epoch": 1, "members": ["alice", "bob", "carol"], "rotation_due": [], "recovered": None}
+
+
+def test_show_text(world: World) -> None:
+    text = world.cli("room", "show", *ALICE, *STATE).out.splitlines()
+    assert text == ["room:         room-42", "epoch:        1", "members:      3 (alice, bob, carol)",
+                    "suite:        A256GCM, keys wrapped with X25519", "policy:       rotate after 100 messages or 7d",
+                    "messages:     0 in this epoch", "rotation due: no", "state:        room.state"]
+
+
+def test_remove_rotates_and_the_removed_member_is_refused(world: World) -> None:
+    cli = world.cli
+    result = cli("room", "remove", *ALICE, *STATE, "carol", "--bundle-out", "b2.bin", "--json").json()
+    assert result["epoch"] == 2 and result["removed"] == ["carol"] and result["members"] == ["alice", "bob"]
+    cli("keyring", "accept", "-I", "bob.id", "b2.bin")
+    refused = cli("keyring", "accept", "-I", "carol.id", "b2.bin", expect=1)
+    assert refused.lines == ["domvia-e2ee: error: b2.bin: rejected: 'carol' is not a member of epoch 2"]
+
+
+def test_add_with_slices_and_history(world: World) -> None:
+    cli = world.cli
+    new_identity(cli, "dave")
+    out = cli("room", "add", *ALICE, *STATE, "dave.pub", "--slices-dir", "s2", "--share-history", "1",
+              "--history-dir", "h2").out
+    assert "wrote 4 slices to s2/" in out and "wrote history bundles for dave to h2/" in out
+    assert sorted(os.listdir(cli.path("s2"))) == ["alice.slice", "bob.slice", "carol.slice", "dave.slice"]
+    piece = Slice.from_bytes(cli.path("s2/dave.slice").read_bytes())
+    assert piece.member.participant_id == "dave" and piece.header.epoch == 2
+    accepted = cli("keyring", "accept", "-I", "dave.id", "--admin", "alice.pub", "s2/dave.slice", "--json").json()
+    assert accepted["epochs"] == [2] and accepted["kind"] == "slice"
+    history = cli("keyring", "accept", "-I", "dave.id", "h2/dave.history", "--json").json()
+    assert history["epochs"] == [1] and history["kind"] == "history"
+
+
+def test_share_history_needs_a_directory(world: World) -> None:
+    result = world.cli("room", "add", *ALICE, *STATE, "bob.pub", "--share-history", "1", expect=2)
+    assert result.lines[0] == "domvia-e2ee: error: --share-history needs --history-dir"
+
+
+def test_rotate_if_due_and_policy(cli: Cli) -> None:
+    new_identity(cli, "bob")
+    cli("room", "create", "-I", "bob.id", *STATE, "--room", "r", "--max-messages", "1", "--max-age", "2h")
+    not_due = cli("room", "rotate", "-I", "bob.id", *STATE, "--if-due")
+    assert not_due.out == "room r: epoch 1, rotation not due; nothing changed\n"
+    cli("seal", "-I", "bob.id", "--room", "r", stdin="one")
+    shown = cli("room", "show", "-I", "bob.id", *STATE, "--json").json()
+    assert shown["rotation_due"] == ["messages"] and shown["policy"] == {"max_messages": 1, "max_age_seconds": 7200}
+    rotated = cli("room", "rotate", "-I", "bob.id", *STATE, "--if-due")
+    assert rotated.out == "room r: epoch 2, members 1 (bob)\n"
+    assert rotated.lines == ["domvia-e2ee: the bundle of epoch 2 is kept in room.state; write it with "
+                             "`room show --bundle-out FILE` or `--slices-dir DIR`"]
+    again = cli("room", "rotate", "-I", "bob.id", *STATE, "--if-due", "--json").json()
+    assert again == {"ok": True, "room": "r", "epoch": 2, "rotated": False, "rotation_due": []}
+    cli("room", "show", "-I", "bob.id", *STATE, "--bundle-out", "again.bin")
+    assert Bundle.from_bytes(cli.path("again.bin").read_bytes()).header.epoch == 2
+
+
+def test_create_refuses_an_existing_state_or_room(world: World) -> None:
+    cli = world.cli
+    before = cli.snapshot()
+    again = cli("room", "create", *ALICE, *STATE, "--room", "room-43", expect=1)
+    assert again.lines == ["domvia-e2ee: error: room.state: already exists; refusing to overwrite it",
+                           "domvia-e2ee: hint: choose another state file name"]
+    same_room = cli("room", "create", *ALICE, "--state", "other.state", "--room", "room-42", expect=1)
+    assert same_room.lines == ["domvia-e2ee: error: alice.keyring: already holds room 'room-42' (epoch 1)",
+                               "domvia-e2ee: hint: choose another room id; a room is created once"]
+    assert {k: v for k, v in cli.snapshot().items() if not k.endswith(".lock")} == {
+        k: v for k, v in before.items() if not k.endswith(".lock")}
+
+
+def test_membership_errors_change_nothing(world: World) -> None:
+    cli = world.cli
+    before = cli.snapshot()
+    unknown = cli("room", "remove", *ALICE, *STATE, "zed", expect=1)
+    assert unknown.lines == ["domvia-e2ee: error: room.state: not members: ['zed']"]
+    itself = cli("room", "remove", *ALICE, *STATE, "alice", expect=1)
+    assert "cannot remove itself" in itself.stderr
+    twice = cli("room", "add", *ALICE, *STATE, "bob.pub", expect=1)
+    assert twice.lines == ["domvia-e2ee: error: room.state: 'bob' is already a member"]
+    assert cli.snapshot() == before
+
+
+def test_duplicate_member_files_are_a_usage_error(world: World) -> None:
+    world.cli.path("bob2.pub").write_bytes(world.cli.path("bob.pub").read_bytes())
+    result = world.cli("room", "add", *ALICE, *STATE, "bob.pub", "bob2.pub", expect=2)
+    assert result.lines[0] == "domvia-e2ee: error: bob2.pub and bob.pub are both 'bob'"
+
+
+def test_slices_dir_must_be_new_or_empty(world: World) -> None:
+    cli = world.cli
+    (cli.path("full")).mkdir()
+    (cli.path("full/x")).write_text("x")
+    before = world.room_show()["epoch"]
+    result = cli("room", "rotate", *ALICE, *STATE, "--slices-dir", "full", expect=1)
+    assert result.lines == ["domvia-e2ee: error: full: exists and is not an empty directory",
+                            "domvia-e2ee: hint: name a new or empty directory"]
+    assert world.room_show()["epoch"] == before
+    assert [p.name for p in cli.cwd.iterdir() if p.name.endswith(".tmp")] == []
+    cli.path("empty").mkdir()
+    cli("room", "rotate", *ALICE, *STATE, "--slices-dir", "empty")
+    assert len(os.listdir(cli.path("empty"))) == 3
+
+
+def test_stale_state_after_another_admin_rotated(world: World) -> None:
+    cli = world.cli
+    stale = cli.path("room.state").read_bytes()
+    cli("room", "rotate", *ALICE, *STATE)
+    cli.path("room.state").write_bytes(stale)
+    result = cli("room", "show", *ALICE, *STATE, expect=1)
+    assert result.lines == [
+        "domvia-e2ee: error: room.state: room state is at epoch 1 of 'room-42' but the key ring's latest is 2",
+        "domvia-e2ee: hint: another member rotated the room, or this state file and key ring do not belong together"]
+
+
+def test_state_of_another_owner_is_refused(world: World) -> None:
+    cli = world.cli
+    result = cli("room", "show", "-I", "bob.id", *STATE, expect=1)
+    assert result.lines == ["domvia-e2ee: error: room.state: belongs to 'alice', not to this identity ('bob')"]
+
+
+def test_member_file_names_are_safe() -> None:
+    assert member_file_name("bob", ".slice") == "bob.slice"
+    assert member_file_name("team/ops:1", ".slice") == "team%2Fops%3A1.slice"
+    assert member_file_name("..", ".slice") == "%2E..slice"
+
+
+def test_post_quantum_room_and_xchacha(cli: Cli) -> None:
+    cli("identity", "new", "--id", "pq", "-o", "pq.id", "--post-quantum")
+    cli("room", "create", "-I", "pq.id", *STATE, "--room", "r", "--post-quantum", "--suite", "XC20P")
+    shown = cli("room", "show", "-I", "pq.id", *STATE, "--json").json()
+    assert (shown["suite"], shown["kem"]) == ("XC20P", "MLKEM768_X25519")
