@@ -275,3 +275,42 @@ def test_arbitrary_json_objects_raise_format_errors_only(obj: dict[str, Any]) ->
         pass
     except DomviaError as error:  # pragma: no cover - a failure message worth reading
         pytest.fail(f"{type(error).__name__} instead of FormatError: {error}")
+
+
+def _escape_some(text: str, positions: list[int]) -> str:
+    """A JSON string literal for text with some characters written as \\uXXXX escapes."""
+    body = "".join(f"\\u{ord(ch):04x}" if i in positions else ch for i, ch in enumerate(text))
+    return '"' + body + '"'
+
+
+@given(st.randoms(use_true_random=False), st.booleans(), st.booleans(), st.sampled_from([",", ", ", " ,\n"]),
+       st.sampled_from([":", ": ", " :\t"]), st.lists(st.integers(0, 10), max_size=3))
+def test_every_json_spelling_of_a_message_parses_to_the_same_message(
+        rnd: Any, signed: bool, pad: bool, comma: str, colon: str, escaped: list[int]) -> None:
+    """Key order, whitespace and string escapes are JSON spelling, not meaning: whatever path the
+    parser takes, the message is the one to_json wrote."""
+    sealed = _sealed(signed=signed, pad=pad)
+    obj = sealed.to_dict()
+    keys = list(obj)
+    rnd.shuffle(keys)
+    parts = []
+    for key in keys:
+        value = obj[key]
+        literal = _escape_some(value, escaped) if isinstance(value, str) else json.dumps(value)
+        parts.append(json.dumps(key) + colon + literal)
+    text = "{" + comma.join(parts) + "}"
+    assert SealedMessage.from_json(text) == sealed
+    assert SealedMessage.from_json(text.encode()) == sealed
+    assert SealedMessage.from_json(sealed.to_json()) == sealed
+
+
+@given(st.sampled_from(["v", "s", "r", "e", "k", "u", "t", "m", "p", "n", "c", "g"]),
+       st.sampled_from(['"', "\\", "\u00e9", "\x00", " ", "\u2028"]))
+def test_json_strings_with_characters_outside_their_alphabet_are_refused(field: str, char: str) -> None:
+    obj = _sealed().to_dict()
+    value = obj[field]
+    obj[field] = (value[:1] + char + value[1:]) if isinstance(value, str) else char
+    if field == "t" and 0x21 <= ord(char) <= 0x7E:  # a content type is any printable ASCII
+        assert SealedMessage.from_json(json.dumps(obj)).content_type == obj["t"]
+        return
+    _fail_json(obj, field)
