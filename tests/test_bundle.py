@@ -393,3 +393,24 @@ def test_x_wing_bundles() -> None:
                           proof=None)
     assert ring.accept(Bundle.from_bytes(bundle.to_bytes())).epochs == (1,)
     assert ring.key(ROOM, 1) == next_key(1)
+
+
+def test_a_tampered_full_bundle_cannot_fill_a_slice_epochs_roster(setup) -> None:  # type: ignore[no-untyped-def]
+    identities, rings, _, bundle = setup
+    rings["bob"].accept(bundle.slice_for("bob"))
+    index = bundle.index_of("carol")
+    eve = identities["eve"].public
+    members = tuple(m if i != index else dataclasses.replace(m, fingerprint=eve.fingerprint)
+                    for i, m in enumerate(bundle.members))
+    assert_unchanged(rings["bob"], AuthenticationError, rings["bob"].accept,
+                     dataclasses.replace(bundle, members=members).to_bytes())
+    assert rings["bob"].record(ROOM, 1).roster is None
+
+
+def test_an_admin_of_one_room_is_no_admin_of_another(setup) -> None:  # type: ignore[no-untyped-def]
+    identities, rings, _, _ = setup
+    other_room = RoomKey(seed("other room"), room_id="room-2", epoch=1)
+    forged = honest(identities["alice"], other_room, [identities["alice"].public, identities["bob"].public])
+    assert_unchanged(rings["bob"], UnauthorizedError, rings["bob"].accept, forged.to_bytes())
+    rings["bob"].trust_admin("room-2", identities["alice"].public)
+    assert rings["bob"].accept(forged.to_bytes()).room_id == "room-2"
