@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -223,31 +224,101 @@ SAMPLES = [
 ]
 
 
+class _Reject(Exception):
+    def __init__(self, kind: type[DomviaError], field: str | None = None) -> None:
+        super().__init__(kind, field)
+        self.kind, self.field = kind, field
+
+
+def reference_outcome(wire: bytes, key: RoomKey, signed_open: bool) -> tuple[type[DomviaError], str | None]:
+    """What opening wire must raise, decided from the spec's layout alone: the first malformed
+    field in wire order is a FormatError naming it; a well-formed header that names another key
+    is UnknownKeyError; the wrong mode is PolicyError; another sender, UnknownSenderError;
+    anything else that differs fails authentication."""
+    try:
+        return _reference(wire, key, signed_open)
+    except _Reject as reject:
+        return reject.kind, reject.field
+
+
+def _reference(wire: bytes, key: RoomKey, signed_open: bool) -> tuple[type[DomviaError], str | None]:
+    pos = 6
+
+    def str8(field: str, valid: Callable[[bytes], bool]) -> bytes:
+        nonlocal pos
+        if pos >= len(wire) or pos + 1 + wire[pos] > len(wire):
+            raise _Reject(FormatError, field)
+        value, pos = wire[pos + 1:pos + 1 + wire[pos]], pos + 1 + wire[pos]
+        if not valid(value):
+            raise _Reject(FormatError, field)
+        return value
+
+    def is_id(value: bytes) -> bool:
+        return 0 < len(value) <= 128 and all(chr(b) in ID_CHARS for b in value)
+
+    if wire[:4] != b"DVM\x01":
+        raise _Reject(FormatError, "magic")
+    if len(wire) < 6 or wire[4] not in (1, 2):
+        raise _Reject(FormatError, "suite")
+    suite, flags = wire[4], wire[5]
+    if flags & ~(FLAG_SIGNED | FLAG_PADDED):
+        raise _Reject(FormatError, "flags")
+    room = str8("room_id", is_id)
+    if pos + 36 > len(wire):
+        raise _Reject(FormatError, "epoch" if pos + 4 > len(wire) else "key_id")
+    epoch, key_id, pos = int.from_bytes(wire[pos:pos + 4], "big"), wire[pos + 4:pos + 36], pos + 36
+    if epoch == 0:
+        raise _Reject(FormatError, "epoch")
+    sender = str8("sender_id", is_id)
+    str8("content_type", lambda v: 0 < len(v) <= 127 and all(0x21 <= b <= 0x7E for b in v))
+    str8("message_id", is_id)
+    nonce_end = pos + (12 if suite == 1 else 24)
+    body = len(wire) - (64 if flags & FLAG_SIGNED else 0) - nonce_end - 16
+    if body < 0:
+        raise _Reject(FormatError, "nonce" if nonce_end > len(wire) else "ciphertext")
+    if flags & FLAG_PADDED and body < 32:
+        raise _Reject(FormatError, "ciphertext")
+    if (room.decode(), epoch, suite, key_id) != (key.room_id, key.epoch, key.suite, key.key_id):
+        return UnknownKeyError, None
+    if bool(flags & FLAG_SIGNED) != signed_open:
+        return PolicyError, None
+    if signed_open and sender != b"alice":
+        return UnknownSenderError, None
+    return AuthenticationError, None
+
+
 @pytest.mark.parametrize(("suite", "signed", "pad", "plaintext"), SAMPLES)
 def test_every_single_bit_flip_of_a_binary_message_is_rejected(suite: Suite, signed: bool, pad: bool,
                                                                plaintext: bytes) -> None:
+    """Each flip raises exactly the error the reference decides; outside the length prefixes a
+    second, per-field oracle (_expected) must agree with it."""
     key = fixed_key(suite=suite)
     sealed = _seal_from_parts(key, plaintext, message_id="msg-17", sender_id="alice", content_type="text/plain",
                               pad=pad, nonce=seed("nonce")[: suite.nonce_size], signer=ALICE if signed else None)
     _open(key, sealed.to_bytes(), signed)  # the sample itself opens
+    assert reference_outcome(sealed.to_bytes(), key, signed) == (AuthenticationError, None)
     wire = sealed.to_bytes()
+    seen: set[type[DomviaError]] = set()
     for index in range(len(wire)):
         for bit in range(8):
             mutated = bytearray(wire)
             mutated[index] ^= 1 << bit
-            kind, field = _expected(sealed, index, bit, mutated[index])
+            kind, field = reference_outcome(bytes(mutated), key, signed)
+            region_kind, region_field = _expected(sealed, index, bit, mutated[index])
+            if region_field is not None or region_kind is not FormatError:  # not a length prefix
+                assert (kind, field) == (region_kind, region_field), f"oracles disagree at byte {index} bit {bit}"
             with pytest.raises(DomviaError) as info:
                 _open(key, bytes(mutated), signed)
             error = info.value
-            where = f"byte {index} bit {bit}: {error!r}"
-            if field is None and kind is FormatError:  # a length prefix moved every later field
-                assert type(error) in (FormatError, AuthenticationError, UnknownKeyError, UnknownSenderError), where
-            else:
-                assert type(error) is kind, where
-            if type(error) is FormatError and field is not None:
-                assert error.field == field, where
-            if type(error) is AuthenticationError:
+            where = f"byte {index} bit {bit}: {error!r}, expected {kind.__name__} {field}"
+            assert type(error) is kind, where
+            if field is not None:
+                assert error.field == field, where  # type: ignore[attr-defined]
+            if kind is AuthenticationError:
                 assert_opaque_auth(error)
+            seen.add(kind)
+    assert {FormatError, AuthenticationError, UnknownKeyError} <= seen
+    assert (PolicyError in seen) is signed  # an unsigned sample is too short to lose 64 bytes to a signature
 
 
 # -- JSON fields mutated ------------------------------------------------------------------
