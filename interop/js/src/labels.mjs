@@ -20,5 +20,4 @@ export const TREE_LEAF = ascii('\x00domvia-e2ee/v1 member');
 export const TREE_NODE = Uint8Array.of(0x01);
 export const FINGERPRINT = ascii('domvia-e2ee/v1 fingerprint');
 export const INFO_ATTACHMENT_KEY = ascii('domvia-e2ee/v1 attachment-key');
-export const AAD_ATTACHMENT = ascii('domvia-e2ee/v1 attachment-chunk');
 export const KEYFILE_AAD = ascii('domvia-e2ee/v1 keyfile');
