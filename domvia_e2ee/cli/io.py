@@ -17,7 +17,7 @@ Input and output
 Reporting
     wants_json(args) / emit_ok(obj)    --json is on every command: print exactly one object, {"ok": true, ...}
                                        (emit_json(obj) prints an object as is).
-    note(text)                         `domvia-e2ee: <text>` on stderr, for humans (never with --json).
+    note(text)                         `domvia-e2ee: <text>` on stderr, for humans (stdout stays clean).
     ProgressBar(label)                 progress=callable(done_increment, total) for Room methods; draws on
                                        stderr only when it is a terminal; thread-safe; use it in a with block.
 

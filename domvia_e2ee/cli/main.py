@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -105,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(args, "E_USAGE", str(error), error.hint, EXIT_USAGE)
     except DomviaError as error:
         return _fail(args, error.code, str(error), getattr(error, "hint", None), EXIT_FAILURE)
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing to report to it; stop writing, like other Unix tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         return _fail(args, "E_IO", f"{where}{error.strerror or error}", None, EXIT_FAILURE)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import stat
+import sys
 
 from domvia_e2ee import PublicIdentity
 from domvia_e2ee.storage import COST_LEVELS
@@ -161,3 +163,39 @@ def test_corrupt_truncated_and_wrong_version_identity_files(cli: Cli) -> None:
 def test_missing_identity_file(cli: Cli) -> None:
     result = cli("identity", "show", "nobody.id", expect=1)
     assert result.lines == ["domvia-e2ee: error: nobody.id: No such file or directory"]
+
+
+def converse(cli: Cli, args: list[str], answers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """Runs the command on a new pseudo-terminal (its controlling terminal) and answers its prompts."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the command, never return into pytest
+        try:
+            os.chdir(cli.cwd)
+            os.execve(sys.executable, [sys.executable, "-m", "domvia_e2ee.cli", *args], base_env())
+        finally:
+            os._exit(127)
+    seen = b""
+    try:
+        for prompt, answer in answers:
+            while prompt not in seen:
+                seen += os.read(fd, 1024)
+            os.write(fd, answer + b"\n")
+        while True:
+            seen += os.read(fd, 1024)
+    except OSError:
+        pass  # the child closed the terminal
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), seen
+
+
+def test_passphrase_prompt_on_the_terminal(cli: Cli) -> None:
+    create = ["identity", "new", "--id", "alice", "-o", "alice.id", "--encrypt", "--kdf-cost", "low"]
+    code, seen = converse(cli, create, [(b"new passphrase for alice.id: ", b"pw1"), (b"repeat it: ", b"pw2")])
+    assert code == 2 and b"domvia-e2ee: error: the two passphrases differ" in seen
+    assert not cli.path("alice.id").exists()
+    code, seen = converse(cli, create, [(b"new passphrase for alice.id: ", b"pw1"), (b"repeat it: ", b"pw1")])
+    assert code == 0, seen
+    assert b"pw1" not in seen  # not echoed
+    code, seen = converse(cli, ["identity", "show", "alice.id"], [(b"passphrase for alice.id: ", b"pw1")])
+    assert code == 0 and b"id:            alice" in seen
