@@ -9,13 +9,15 @@ so every id, the epoch, the suite, the flags and the key commitment are authenti
 
 from __future__ import annotations
 
+import binascii
+import re
 import struct
 from typing import Any, Final, NamedTuple
 
 from . import labels
 from .encoding import (
-    b64decode, b64encode, check_content_type, check_epoch, check_fields, check_id, dumps, is_id_bytes, get_int,
-    get_str, loads_object,
+    ID_ALPHABET, MAX_EPOCH, b64decode, b64encode, check_content_type, check_epoch, check_fields, check_id, dumps,
+    is_id_bytes, get_int, get_str, loads_object,
 )
 from .errors import FormatError, PolicyError
 from .hazmat import curves
@@ -86,7 +88,8 @@ class SealedMessage(NamedTuple):
         return out
 
     def to_json(self) -> bytes:
-        return dumps(self.to_dict())
+        canonical = _json_direct(self)
+        return canonical if canonical is not None else dumps(self.to_dict())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedMessage:
@@ -213,6 +216,11 @@ def parse_binary(data: bytes) -> SealedMessage:
 
 
 def parse_json(data: bytes | str) -> SealedMessage:
+    message = _parse_json_direct(data)
+    return message if message is not None else _parse_json_strict(data)
+
+
+def _parse_json_strict(data: bytes | str) -> SealedMessage:
     obj = loads_object(data, "message", max_bytes=MAX_MESSAGE_JSON)
     check_fields(obj, JSON_FIELDS, ("g",))
     if get_int(obj, "v") != labels.FORMAT_VERSION:
@@ -242,6 +250,98 @@ def parse_json(data: bytes | str) -> SealedMessage:
 
 
 _JSON_NAMES: Final = {"message": "c", "ciphertext": "c"}
+
+# The JSON form as to_json writes it: sorted keys, no whitespace, no escapes. It is read and
+# written here without building a dict, which is most of what JSON cost per message
+# (dumps/loads with the duplicate-key hook). Input of any other shape, and any value the
+# strict parser would reject, goes to the strict parser: it alone reports errors.
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+_ID_CHARS: Final = b"[" + re.escape(ID_ALPHABET) + b"]{1,128}"
+_B64_CHARS: Final = b"[A-Za-z0-9_-]"
+_CONTENT_TYPE_CHARS: Final = rb'[\x21\x23-\x5b\x5d-\x7e]{1,127}'  # printable ASCII but " and \
+_CANONICAL_JSON: Final = re.compile(
+    b'\\{"c":"(' + _B64_CHARS + b'+)","e":([1-9][0-9]{0,9}),(?:"g":"(' + _B64_CHARS + b'{86})",)?"k":"('
+    + _B64_CHARS + b'{43})","m":"(' + _ID_CHARS + b')","n":"(' + _B64_CHARS + b'{16}|' + _B64_CHARS
+    + b'{32})","p":([01]),"r":"(' + _ID_CHARS + b')","s":"(A256GCM|XC20P)","t":"(' + _CONTENT_TYPE_CHARS + b')",'
+    b'"u":"(' + _ID_CHARS + b')","v":1\\}')
+_SUITE_LABELS: Final = {suite.label.encode(): suite for suite in Suite}
+
+
+def _b64(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URLSAFE)
+
+
+def _b64_canonical(text: bytes) -> bytes | None:
+    """Decodes base64url (alphabet already checked); None unless it re-encodes to the same text."""
+    try:
+        raw = binascii.a2b_base64(text.translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4))
+    except binascii.Error:
+        return None
+    return raw if _b64(raw) == text else None
+
+
+def _json_direct(m: SealedMessage) -> bytes | None:
+    """dumps(m.to_dict()), byte for byte, when every string needs no JSON escape; else None."""
+    suite, flags, room_id, epoch, key_id, sender_id, content_type, message_id, nonce, ciphertext, signature, _, _ = m
+    if not (type(room_id) is type(sender_id) is type(content_type) is type(message_id) is str
+            and type(epoch) is type(flags) is int and type(suite) is Suite
+            and type(key_id) is type(nonce) is type(ciphertext) is bytes
+            and (signature is None or type(signature) is bytes)):
+        return None
+    text = room_id + sender_id + content_type + message_id
+    if not (text.isascii() and text.isprintable()) or '"' in text or "\\" in text:
+        return None
+    sig = b"" if signature is None else b'"g":"' + _b64(signature) + b'",'
+    return (b'{"c":"%s","e":%d,%s"k":"%s","m":"%s","n":"%s","p":%d,"r":"%s","s":"%s","t":"%s","u":"%s","v":%d}'
+            % (_b64(ciphertext), epoch, sig, _b64(key_id), message_id.encode(), _b64(nonce),
+               1 if flags & FLAG_PADDED else 0, room_id.encode(), suite.label.encode(), content_type.encode(),
+               sender_id.encode(), labels.FORMAT_VERSION))
+
+
+# Header prefixes by the JSON fields they come from, bounded like _PREFIXES.
+_JSON_HEADERS: dict[tuple[bytes, bytes, bool, bytes, bytes, bytes, bytes, bytes], bytes] = {}
+
+
+def _json_header(fields: tuple[bytes, bytes, bool, bytes, bytes, bytes, bytes, bytes]) -> bytes | None:
+    s, p, unsigned, r, e, k, u, t = fields
+    epoch, key_id = int(e), _b64_canonical(k)
+    if epoch > MAX_EPOCH or key_id is None or len(key_id) != 32:
+        return None
+    flags = (FLAG_PADDED if p == b"1" else 0) | (0 if unsigned else FLAG_SIGNED)
+    header = header_prefix(_SUITE_LABELS[s], flags, r.decode(), epoch, key_id, u.decode(), t.decode())
+    if len(_JSON_HEADERS) >= _PREFIX_CACHE_SIZE:
+        _JSON_HEADERS.clear()
+    _JSON_HEADERS[fields] = header
+    return header
+
+
+def _parse_json_direct(data: bytes | str) -> SealedMessage | None:
+    """The message, if data is exactly what to_json writes for a valid one; otherwise None."""
+    if type(data) is str:
+        if not data.isascii():
+            return None
+        data = data.encode("ascii")
+    elif type(data) is not bytes:
+        return None
+    match = _CANONICAL_JSON.fullmatch(data) if len(data) <= MAX_MESSAGE_JSON else None
+    if match is None:
+        return None
+    c, e, g, k, m, n, p, r, s, t, u = match.groups()
+    suite = _SUITE_LABELS[s]
+    nonce, ciphertext = _b64_canonical(n), _b64_canonical(c)
+    signature = None if g is None else _b64_canonical(g)
+    if (nonce is None or len(nonce) != suite.nonce_size or ciphertext is None or len(ciphertext) < TAG_SIZE
+            or (g is not None and (signature is None or len(signature) != curves.SIGNATURE_SIZE))):
+        return None
+    fields = (s, p, g is None, r, e, k, u, t)
+    header = _JSON_HEADERS.get(fields) or _json_header(fields)
+    if header is None:
+        return None
+    try:
+        return parse_binary(header + bytes((len(m),)) + m + nonce + ciphertext + (signature or b""))
+    except FormatError:
+        return None
 
 
 def require_unsigned(message: SealedMessage) -> None:
