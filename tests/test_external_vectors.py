@@ -232,3 +232,11 @@ def test_rfc9180_seal_base_with_the_vector_ephemeral_key(external_vectors: Loade
     suite = HpkeSuite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
     recipient = X25519PrivateKey.from_private_bytes(X(entry["skRm"]))
     assert suite.decrypt(sealed, recipient, info=X(entry["info"])) == plaintext
+
+
+def test_a_missing_vector_file_skips_with_the_reason() -> None:
+    from conftest import load_external_vectors
+
+    with pytest.raises(pytest.skip.Exception) as info:
+        load_external_vectors("no-such-file.json")
+    assert "../shared/vectors-external not present" in str(info.value)
