@@ -99,3 +99,19 @@ test('X-Wing rooms', async () => {
   await ring.accept(b.slices.bob);
   assert.deepEqual(ring.held()[0].secret, key.secret);
 });
+
+test('a roster fill-in still checks the signature (spec/bundle.md step 3 before step 4)', async () => {
+  const { ids, rings } = await world();
+  const k1 = RoomKey.generate({ roomId: 'room', epoch: 1 });
+  const e1 = await buildBundle({ rotator: ids.alice, roomKey: k1, kem: 1, issuedAt: 1, members: [ids.alice.public, ids.bob.public] });
+  await rings.bob.accept(e1.slices.bob);
+  const forged = Uint8Array.from(e1.bundle);
+  const headerEnd = parseBundle(e1.bundle).headerBytes.length + 4;
+  forged[headerEnd + 10] ^= 1; // inside the signature
+  assert.equal(await code(() => rings.bob.accept(forged)), 'E_AUTH');
+  const members = Uint8Array.from(e1.bundle);
+  members[members.length - 1] ^= 1; // inside the last member: not the signed root
+  assert.equal(await code(() => rings.bob.accept(members)), 'E_AUTH');
+  assert.deepEqual(await rings.bob.accept(e1.bundle), { roomId: 'room', epochs: [1], kind: 'roster' });
+  assert.equal(await code(() => rings.bob.accept(e1.bundle)), 'E_STALE');
+});
