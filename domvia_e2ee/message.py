@@ -16,8 +16,8 @@ from typing import Any, Final, NamedTuple
 
 from . import labels
 from .encoding import (
-    ID_ALPHABET, MAX_EPOCH, b64decode, b64encode, check_content_type, check_epoch, check_fields, check_id, dumps,
-    is_id_bytes, get_int, get_str, loads_object,
+    ID_ALPHABET, MAX_EPOCH, MAX_ID, b64decode, b64encode, check_content_type, check_epoch, check_fields, check_id, dumps,
+    get_int, get_str, loads_object,
 )
 from .errors import FormatError, PolicyError
 from .hazmat import curves
@@ -191,15 +191,14 @@ def parse_binary(data: bytes) -> SealedMessage:
     size = len(data)
     if size > MAX_MESSAGE_BYTES:
         raise FormatError("message", f"larger than {MAX_MESSAGE_BYTES} bytes")
-    if data[:4] != labels.MAGIC_MESSAGE:
-        raise FormatError("magic", "not a version 1 sealed message")
+    # The magic is checked by _parse_prefix: a cached prefix starts with it, the slow path checks it first.
     prefix, pos = _parse_prefix(data)
     suite, flags, room_id, epoch, key_id, sender_id, content_type, nonce_size, sig_size, max_body, min_body = prefix
     if pos >= size:
         raise FormatError("message_id", "truncated")
     header_size = pos + 1 + data[pos]
     raw_id = data[pos + 1 : header_size]
-    if header_size > size or not is_id_bytes(raw_id):
+    if header_size > size or not 0 < header_size - pos - 1 <= MAX_ID or raw_id.translate(None, ID_ALPHABET):
         raise FormatError("message_id", "truncated" if header_size > size else "not a valid id")
     nonce_end = header_size + nonce_size
     ct_end = size - sig_size
