@@ -314,3 +314,24 @@ def test_json_strings_with_characters_outside_their_alphabet_are_refused(field: 
         assert SealedMessage.from_json(json.dumps(obj)).content_type == obj["t"]
         return
     _fail_json(obj, field)
+
+
+def _outcome(text: str) -> tuple[str, object]:
+    try:
+        return "ok", SealedMessage.from_json(text)
+    except FormatError as error:
+        return "error", error.field
+
+
+JSON_EDITS = [*'"\\{}[],:0123456789-_AZaz/+= .\x00é', "\\u0041", '\\"', "1e3", "true", "null"]
+
+
+@given(st.booleans(), st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(JSON_EDITS)), min_size=1, max_size=3))
+def test_json_outcome_does_not_depend_on_insignificant_whitespace(signed: bool, edits: list[tuple[int, str]]) -> None:
+    """Leading whitespace changes no JSON value, so an edited message must parse (or fail, naming
+    the same field) identically with and without it, whatever fast path the parser has."""
+    text = _sealed(signed=signed).to_json().decode()
+    for position, replacement in edits:
+        position %= len(text)
+        text = text[:position] + replacement + text[position + 1:]
+    assert _outcome(text) == _outcome(" " + text) == _outcome("\n" + text + " ")
