@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,13 +67,16 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="domvia-bench-") as tmp:
         json_path = args.from_json or args.json or Path(tmp) / "benchmarks.json"
+        load = [os.getloadavg()[0]]
         if args.from_json is None:
             status = run_pytest(json_path, ["-k", args.k] if args.k else [])
             if status != 0:
                 print(f"pytest exited with {status}: no table written", file=sys.stderr)
                 return status
+        load.append(os.getloadavg()[0])
         memory = {} if args.no_memory or args.k or args.from_json else run_memory(Path(tmp))
         results = Results.load(json.loads(json_path.read_text(encoding="utf-8")), memory)
+        results.load_average = None if args.from_json else (load[0], load[1])
     table = render(results)
     print(table)
     if not args.k:

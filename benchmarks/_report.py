@@ -11,7 +11,6 @@ import datetime
 import importlib.metadata
 import os
 import platform
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +47,7 @@ class Results:
     memory: dict[str, dict[str, int]]
     when: str
     machine: dict[str, Any] = field(default_factory=dict)
+    load_average: tuple[float, float] | None = None  # 1-minute load average when the timings started and ended
 
     @classmethod
     def load(cls, data: dict[str, Any], memory: dict[str, dict[str, int]]) -> Results:
@@ -216,6 +216,12 @@ def _versions() -> str:
     return ", ".join(found)
 
 
+def _openssl() -> str:
+    from cryptography.hazmat.backends.openssl.backend import backend
+
+    return str(backend.openssl_version_text())
+
+
 def _cpu(machine: dict[str, Any]) -> str:
     brand = machine.get("cpu", {}).get("brand_raw") or platform.processor() or platform.machine()
     return f"{brand}, {os.cpu_count()} logical cores"
@@ -225,11 +231,14 @@ def render(results: Results) -> str:
     when = results.when or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     lines = [
         f"Measured {when[:19].replace('T', ' ')} UTC on {_cpu(results.machine)}, Linux, "
-        f"Python {platform.python_version()}, {ssl.OPENSSL_VERSION}; {_versions()}.",
+        f"Python {platform.python_version()}, {_openssl()} (cryptography's); {_versions()}.",
         "",
         "The machine is a **shared 2-core virtual machine** on which other jobs ran at the same time: "
         "absolute figures move by 10-30% between runs, so every ratio divides medians taken in the same "
-        "run. Regenerate with `make bench` (or `python -m benchmarks`).",
+        "run. Regenerate with `make bench` (or `python -m benchmarks`)."
+        + ("" if results.load_average is None else
+           f" The 1-minute load average was {results.load_average[0]:.1f} when the timings started and "
+           f"{results.load_average[1]:.1f} when they ended (2 means both cores busy)."),
         "",
         "### Targets",
         "",
