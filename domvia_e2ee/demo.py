@@ -71,12 +71,14 @@ class Life:
         return self.relay.publish(step, sealed.to_json())
 
     def read(self, step: Step, name: str, payload: bytes, *, replay_check: bool = False) -> None:
+        message_id = json.loads(payload)["m"]
         try:
             opened = self.rings[name].open(payload, check_replay=replay_check)
-            step.reads.append({"member": name, "ok": True, "text": opened.plaintext.decode(),
-                               "sender": opened.sender_id, "epoch": opened.epoch})
+            step.reads.append({"member": name, "message_id": message_id, "ok": True,
+                               "text": opened.plaintext.decode(), "sender": opened.sender_id, "epoch": opened.epoch})
         except DomviaError as error:
-            step.reads.append({"member": name, "ok": False, "code": error.code, "error": str(error)})
+            step.reads.append({"member": name, "message_id": message_id, "ok": False, "code": error.code,
+                               "error": str(error)})
 
     def accept(self, step: Step, name: str, data: bytes, what: str) -> None:
         try:
@@ -144,6 +146,8 @@ def _join(life: Life, room: Room, *history: bytes) -> None:
         life.accept(step, name, rotation.bundle.to_bytes(), "new bundle")
     step.notes.append("the relay hands dave the stored history, msg-1 and msg-2:")
     for payload in history:
+        life.relay.publish(step, payload)
+        life.relay.log.pop()  # already stored once
         life.read(step, "dave", payload)
     step = life.step("dave writes to the room")
     third = life.send(step, "dave", "msg-3", "hello, dave here")
@@ -164,10 +168,14 @@ def _relay_lines(seen: dict[str, Any]) -> list[str]:
             f"ciphertext {seen['ciphertext'][:24]}…"]
 
 
+GLOSS: Final = {"E_AUTH": "authentication failed", "E_UNKNOWN_KEY": "holds no key for this epoch",
+                 "E_REPLAY": "already opened once"}
+
+
 def _read_line(read: dict[str, Any]) -> str:
     if read["ok"]:
         return f"{read['member']:<6} reads {read['text']!r}"
-    return f"{read['member']:<6} cannot: {read['code']}"
+    return f"{read['member']:<6} cannot: {read['code']} ({GLOSS.get(read['code'], read['error'])})"
 
 
 def render(steps: list[Step]) -> Iterator[str]:
@@ -177,14 +185,17 @@ def render(steps: list[Step]) -> Iterator[str]:
         yield step.title
         for note in step.notes:
             yield f"   {note}"
-        if not step.relay and not step.reads:
-            continue
-        left = [line for seen in step.relay for line in _relay_lines(seen)]
-        right = [_read_line(read) for read in step.reads]
-        yield f"   {'relay sees (' + CHANNEL + ')':<{LEFT}}| members read"
-        for index in range(max(len(left), len(right))):
-            cell = left[index] if index < len(left) else ""
-            yield f"   {cell:<{LEFT}}| {right[index] if index < len(right) else ''}".rstrip()
+        if step.relay:
+            yield f"   {'relay sees (' + CHANNEL + ')':<{LEFT}}| members read"
+        for seen in step.relay:
+            yield from _side_by_side(_relay_lines(seen),
+                                     [_read_line(r) for r in step.reads if r["message_id"] == seen["message_id"]])
+
+
+def _side_by_side(left: list[str], right: list[str]) -> Iterator[str]:
+    for index in range(max(len(left), len(right))):
+        cell = left[index] if index < len(left) else ""
+        yield f"   {cell:<{LEFT}}| {right[index] if index < len(right) else ''}".rstrip()
 
 
 def run(say: Say = print) -> list[Step]:

@@ -21,7 +21,9 @@ from ..room import Room, Rotation, RotationPolicy
 from ..storage import PUBLIC_MODE, FileError, RoomState, Staged, StagedDirectory
 from ..wrap import Progress, WrapKem
 from .io import ProgressBar, UsageError, emit_ok, note, wants_json
-from .session import Session, add_identity_options, concerning, keyring_session, load_identity, read_public
+from .session import (
+    Session, add_identity_options, concerning, keyring_session, load_identity, locked, read_public,
+)
 
 ROOM_EPILOG: Final = """\
 The room state file keeps the room's members, epoch and policy (no secrets); the keys stay in
@@ -123,7 +125,7 @@ def room_create(args: argparse.Namespace) -> int:
     with concerning("--max-messages/--max-age"):
         policy = _policy(args)
     owner = load_identity(args)
-    with storage.locked(args.state), keyring_session(args, create=True, owner=owner) as session:
+    with locked(args.state), keyring_session(args, create=True, owner=owner) as session:
         _check_creatable(args, session)
         with ProgressBar("wrapping room keys") as progress, concerning(args.state):
             room, rotation = Room.create(session.ring, args.room_id, members, suite=suite, kem=kem, policy=policy,
@@ -171,7 +173,7 @@ def room_rotate(args: argparse.Namespace) -> int:
 
 def _change(args: argparse.Namespace, change: Change, extra: dict[str, Any]) -> int:
     owner = load_identity(args)
-    with storage.locked(args.state), keyring_session(args, owner=owner) as session:
+    with locked(args.state), keyring_session(args, owner=owner) as session:
         state = _load_state(args, session.ring)
         if getattr(args, "if_due", False) and not state.room.rotation_due():
             return _not_due(args, state)

@@ -73,8 +73,9 @@ class Session:
         storage.commit_keyring(self.path, self.ring, self.owner, new=self.new, outputs=outputs or [])
 
 
-def _waiting(path: Path) -> None:
-    note(f"waiting for another domvia-e2ee to release {path}")
+def locked(path: str | Path) -> contextlib.AbstractContextManager[None]:
+    """storage.locked, saying on stderr when it has to wait for another process."""
+    return storage.locked(path, on_wait=lambda: note(f"waiting for another domvia-e2ee to release {path}"))
 
 
 @contextlib.contextmanager
@@ -83,7 +84,7 @@ def keyring_session(args: argparse.Namespace, *, create: bool = False,
     """Loads the identity (asking for its passphrase first), then locks and loads the key ring."""
     owner = owner or load_identity(args)
     path = keyring_path(args)
-    with storage.locked(path, on_wait=lambda: _waiting(path)):
+    with locked(path):
         if create:
             ring, new = storage.load_or_new_keyring(path, owner)
         elif not os.path.lexists(path):

@@ -25,7 +25,7 @@ import pytest
 from domvia_e2ee import Bundle, storage
 from domvia_e2ee.cli.main import main
 
-from .helpers import ALICE, PASS_ENV, PASSPHRASE, STATE, Cli, World, base_env
+from .helpers import ALICE, PASS_ENV, PASSPHRASE, STATE, Cli, World, base_env, new_identity
 
 ROTATION = ["room", "remove", *ALICE, *STATE, "carol", "--bundle-out", "b2.bin", "--slices-dir", "s2"]
 
@@ -187,9 +187,9 @@ KILLER = textwrap.dedent("""
 """)
 
 
-def kill_during(directory: Path, kind: str, at: int) -> subprocess.CompletedProcess[bytes]:
+def kill_during(directory: Path, kind: str, at: int, args: list[str] = ROTATION) -> subprocess.CompletedProcess[bytes]:
     env = base_env(KILL_KIND=kind, KILL_AT=str(at))
-    return subprocess.run([sys.executable, "-c", KILLER, *ROTATION], cwd=directory, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-c", KILLER, *args], cwd=directory, env=env, capture_output=True,
                           timeout=120, start_new_session=True, check=False)
 
 
@@ -270,3 +270,25 @@ def many_members(directory: Path, count: int) -> list[str]:
         (directory / name).write_bytes(Identity.generate(f"m{index:04d}").public.to_json())
         names.append(name)
     return names
+
+
+def test_an_interrupted_room_create_can_be_run_again(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    new_identity(cli, "alice", encrypted=True)
+    new_identity(cli, "bob")
+    create = ["room", "create", *ALICE, *STATE, "--room", "r", "--member", "bob.pub", "--bundle-out", "b1.bin"]
+    done = kill_during(tmp_path, "after-rename", 1, create)  # the pending state exists, the key ring does not
+    assert done.returncode == -signal.SIGKILL
+    assert not (tmp_path / "b1.bin").exists()
+    never = cli("room", "show", *ALICE, *STATE, expect=1)
+    assert never.lines[0] == "domvia-e2ee: error: alice.keyring: does not exist"
+    cli("keyring", "show", *ALICE, expect=1)
+    cli(*create)
+    assert cli("room", "show", *ALICE, *STATE, "--json").json()["epoch"] == 1
+    second = ["room", "create", *ALICE, "--state", "r2.state", "--room", "r2"]
+    assert kill_during(tmp_path, "after-rename", 1, second).returncode == -signal.SIGKILL
+    never = cli("room", "show", *ALICE, "--state", "r2.state", expect=1)
+    assert never.lines == ["domvia-e2ee: error: r2.state: the room was never created: its creation was interrupted",
+                           "domvia-e2ee: hint: create the room again with the same state file; it replaces this one"]
+    cli(*second)
+    assert cli("room", "show", *ALICE, "--state", "r2.state", "--json").json()["epoch"] == 1

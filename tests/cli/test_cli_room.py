@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
@@ -154,3 +155,31 @@ def test_post_quantum_room_and_xchacha(cli: Cli) -> None:
     cli("room", "create", "-I", "pq.id", *STATE, "--room", "r", "--post-quantum", "--suite", "XC20P")
     shown = cli("room", "show", "-I", "pq.id", *STATE, "--json").json()
     assert (shown["suite"], shown["kem"]) == ("XC20P", "MLKEM768_X25519")
+
+
+def test_corrupt_truncated_and_wrong_version_state_files_change_nothing(world: World) -> None:
+    cli = world.cli
+    good = cli.path("room.state").read_bytes()
+    state = json.loads(good)
+    cli("room", "create", *ALICE, "--state", "x.state", "--room", "room-x", "--bundle-out", "x.bin")
+    foreign = base64.urlsafe_b64encode(cli.path("x.bin").read_bytes()).rstrip(b"=").decode()
+    cases = {
+        good[:-10]: "room.state: not valid JSON: truncated or corrupt",
+        json.dumps({**state, "v": 2}).encode(): "room.state: unsupported file version 2; this domvia-e2ee reads "
+                                                "version 1",
+        json.dumps({**state, "extra": 1}).encode(): "room.state: not a valid domvia-e2ee room-state file: extra: "
+                                                    "unknown field",
+        json.dumps({**state, "bundle": foreign}).encode(): "room.state: not a valid domvia-e2ee room-state file: "
+                                                           "bundle: is not the signed bundle of the current epoch",
+        json.dumps({**state, "room": {**state["room"], "members": state["room"]["members"][1:]}}).encode():
+            "room.state: not a valid domvia-e2ee room-state file: members: must list each member once, the key "
+            "ring's owner included",
+    }
+    for data, message in cases.items():
+        cli.path("room.state").write_bytes(data)
+        before = cli.snapshot()
+        result = cli("room", "rotate", *ALICE, *STATE, expect=1)
+        assert result.lines[0] == f"domvia-e2ee: error: {message}", result.transcript()
+        assert cli.snapshot() == before
+    cli.path("room.state").write_bytes(good)
+    assert world.room_show()["epoch"] == 1
