@@ -100,7 +100,7 @@ class KeyRing:
         room_id, epoch = bundle.header.room_id, bundle.header.epoch
         held = self._held(room_id)
         if epoch in held:
-            roster = roster_upgrade(bundle, held[epoch])
+            roster = roster_upgrade(self.owner, bundle, held[epoch], self.identity)
             if roster is not None:
                 held[epoch].roster = roster
                 return Accepted(room_id, (epoch,), "roster")

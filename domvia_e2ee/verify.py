@@ -95,13 +95,20 @@ def accept_slice(owner: Identity, piece: Slice, held: Mapping[int, EpochRecord],
     return _own_record(owner, header, mine.wrapped, None, "slice")
 
 
-def roster_upgrade(bundle: Bundle, record: EpochRecord) -> dict[str, bytes] | None:
-    """A full bundle for an epoch held from a slice: same signed header, so adopt its roster."""
+def roster_upgrade(owner: Identity, bundle: Bundle, record: EpochRecord, directory: Lookup) -> dict[str, bytes] | None:
+    """A full bundle for an epoch held from a slice, with the same header: adopt its roster.
+    Its signature is still checked (spec/bundle.md step 4): the held header proves nothing about these bytes."""
     if record.roster is not None or record.header is None or record.header != bundle.header.to_bytes():
         return None
+    signer = signer_identity(directory, bundle.header.rotator_id)
+    curves.verify(signer.ed25519, bundle.signature, bundle.header.signed_bytes())
     if not hmac.compare_digest(bundle.tree().root, bundle.header.root):
         raise AuthenticationError()
-    return {m.participant_id: m.fingerprint for m in bundle.members}
+    roster = {m.participant_id: m.fingerprint for m in bundle.members}
+    listed = roster.get(owner.participant_id)
+    if listed is None or not hmac.compare_digest(listed, owner.public.fingerprint):
+        raise NotRecipientError(f"{owner.participant_id!r} is not listed in this bundle")
+    return roster
 
 
 def accept_history(owner: Identity, history: HistoryBundle, held: Mapping[int, EpochRecord],
