@@ -97,8 +97,9 @@ def test_progress_is_drawn_on_a_terminal_only(cli: Cli) -> None:
     os.close(primary)
     assert process.returncode == 0
     assert re.search(rb"\rdomvia-e2ee: wrapping room keys 71/71 \(100%\)\r?\n", drawn), drawn
-    quiet = cli("room", "rotate", "-I", "alice.id", *STATE)
+    quiet = cli("room", "rotate", "-I", "alice.id", *STATE, "--slices-dir", "slices")
     assert "wrapping" not in quiet.stderr
+    assert len(os.listdir(cli.path("slices"))) == 71  # written by parallel writers
 
 
 def test_binary_output_to_a_terminal_is_refused(world: World) -> None:
