@@ -25,7 +25,7 @@ SECTIONS = {
 }
 PACKAGES = ("cryptography", "PyNaCl", "pytest-benchmark", "vodozemac", "tink", "pyrage")
 MEMORY_CASES = [("domvia.rotate", n) for n in (10, 100, 1_000, 10_000)] + [
-    ("domvia.join.slice", 10_000), ("domvia.join.bundle", 10_000),
+    ("domvia.join.slice", 10_000), ("domvia.join.slice.warm", 10_000), ("domvia.join.bundle", 10_000),
     ("peer.sealedbox", 1_000), ("peer.sealedbox", 10_000), ("peer.pyrage", 1_000), ("peer.pyrage", 10_000),
     ("peer.olm", 1_000), ("peer.olm", 10_000), ("peer.pyrage-decrypt", 1_000),
 ]
@@ -125,11 +125,16 @@ def _messages(results: Results, section: str) -> list[str]:
     return _table(header, rows)
 
 
+def _cpu_text(row: Row) -> str:
+    return fmt_time(row.info["cpu"] / row.info.get("per", 1)) if "cpu" in row.info else ""
+
+
 def _per_member(results: Results, section: str) -> list[str]:
     rows = [[row.label, fmt_time(row.median), fmt_time(results.per_unit(row)) if "per" in row.info else "",
-             f"{row.info['bytes']:,}" if "bytes" in row.info else "", fmt_ratio(results.ratio(row)),
+             _cpu_text(row), f"{row.info['bytes']:,}" if "bytes" in row.info else "", fmt_ratio(results.ratio(row)),
              _floor_text(results, row)] for row in _section_rows(results, section)]
-    return _table(["case", "median total", "per member", "input bytes", "ratio to floor", "floor"], rows)
+    return _table(["case", "median total", "per member", "CPU (all threads)", "input bytes", "ratio to floor",
+                   "floor"], rows)
 
 
 def _memory(results: Results) -> list[str]:
@@ -251,6 +256,9 @@ def render(results: Results) -> str:
             lines += ["", f"### {SECTIONS[section]}", "", *body]
     if results.memory:
         lines += ["", "### Peak memory (resident set, one fresh process per case)", "",
-                  "`resource.getrusage(RUSAGE_SELF).ru_maxrss` read in the child before and after the "
-                  "operation, once its inputs exist.", "", *_memory(results)]
+                  "Linux `/proc/self/status` in a fresh child per case: once the inputs exist, the "
+                  "high-water mark is reset (`/proc/self/clear_refs`) and VmRSS read; VmHWM after the "
+                  "operation is its peak. `.warm`: a first join already ran in the process, so the "
+                  "libraries' one-time set-up is not counted. Details in benchmarks/_memory.py.", "",
+                  *_memory(results)]
     return "\n".join(lines)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import statistics
+import time
+from collections.abc import Callable
 from typing import Any
 
 from domvia_e2ee import Identity, PublicIdentity
@@ -70,3 +73,18 @@ def tag(benchmark: Any, key: str, label: str, *, section: str, floor: Any = None
         benchmark.extra_info["bytes"] = nbytes
     if peer is not None:
         benchmark.extra_info["peer"] = peer
+
+
+def with_cpu_time(benchmark: Any, target: Callable[..., Any]) -> Callable[..., Any]:
+    """target, also recording the median process-CPU time per call (all threads) in extra_info:
+    wall time on a shared machine depends on the other jobs, CPU time much less."""
+    samples: list[float] = []
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return target(*args, **kwargs)
+        finally:
+            samples.append(time.process_time() - start)
+            benchmark.extra_info["cpu"] = statistics.median(samples)
+    return timed

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from benchmarks._shared import VERIFY_FASTEST, identities, publics, tag
+from benchmarks._shared import VERIFY_FASTEST, identities, publics, tag, with_cpu_time
 from domvia_e2ee import Bundle, KeyRing, RoomKey, WrapKem
 from domvia_e2ee.bundle import build_bundle
 
@@ -42,7 +42,7 @@ def test_domvia_join(benchmark, form):
     data = bundle.slice_for(joiner.participant_id).to_bytes() if form == "slice" else bundle.to_bytes()
     tag(benchmark, f"domvia.join.{form}.{N}", f"domvia join from {form} ({len(data):,} B), N={N:,}", section="join", floor=FLOOR,
         nbytes=len(data))
-    accepted = benchmark.pedantic(lambda ring: ring.accept(data), setup=lambda: _joiner_ring(N),
+    accepted = benchmark.pedantic(with_cpu_time(benchmark, lambda ring: ring.accept(data)), setup=lambda: _joiner_ring(N),
                                   rounds=200 if form == "slice" else 5, warmup_rounds=1)
     assert accepted.epochs == (2,)
 

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from benchmarks._shared import SIZES, identities, make_identity, publics, tag
+from benchmarks._shared import SIZES, identities, make_identity, publics, tag, with_cpu_time
 from domvia_e2ee import KeyRing, Room, RoomKey, WrapKem
 from domvia_e2ee.bundle import build_bundle
 
@@ -20,10 +20,8 @@ ROUNDS = {10: 200, 100: 40, 1_000: 10, 10_000: 5}
 ROOM = "room-0123456789"
 
 
-def _rounds(benchmark, target, n, setup=None):
-    if setup is None:
-        return benchmark.pedantic(target, rounds=ROUNDS[n], iterations=1, warmup_rounds=1)
-    return benchmark.pedantic(target, setup=setup, rounds=ROUNDS[n], warmup_rounds=1)
+def _rounds(benchmark, target, n):
+    return benchmark.pedantic(with_cpu_time(benchmark, target), rounds=ROUNDS[n], iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("n", SIZES)
