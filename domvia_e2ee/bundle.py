@@ -197,8 +197,15 @@ class Bundle:
         proof = MembershipProof.read_optional(r)
         members = tuple(Member.read(r, header.kem) for _ in range(header.member_count))
         r.end()
-        check_sorted(members)
-        return cls(header, signature, proof, members)
+        bundle = cls(header, signature, proof, members)
+        bundle.check()
+        return bundle
+
+    def check(self) -> None:
+        """The structural rules a parsed bundle obeys, for bundles built in memory too."""
+        if len(self.members) != self.header.member_count:
+            raise FormatError("member_count", "does not match the members listed")
+        check_sorted(self.members)
 
     def tree(self) -> merkle.Tree:
         if not self._tree:

@@ -72,8 +72,8 @@ def run_builtin(cases: Iterable[Case]) -> list[Result]:
 def run_external(command: str, cases: Sequence[Case], timeout: float = DEFAULT_TIMEOUT) -> list[Result]:
     """Starts the adapter once, streams every request, and matches responses in order."""
     # The command is the operator's own --impl argument, run without a shell.
-    process = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               encoding="utf-8", bufsize=1)  # noqa: S603
+    process = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE,  # noqa: S603
+                               stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
     assert process.stdin is not None and process.stdout is not None
     writer = threading.Thread(target=_feed, args=(process.stdin, cases), daemon=True)
     writer.start()

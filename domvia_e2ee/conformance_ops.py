@@ -177,6 +177,8 @@ def op_session(i: Input) -> dict[str, Any]:
         ring.add_identity(identity)
     for admin in i["admins"]:
         ring.trust_admin(admin["room_id"], directory[admin["id"]])
+    for room_id in i.get("admin_rotation", []):
+        ring.require_admin_rotation(room_id)
     results = [_step(ring, step) for step in i["steps"]]
     held = [{"room_id": room, "epoch": epoch, "key_id": ring.key(room, epoch).key_id.hex(),
              "secret": bytes(ring.key(room, epoch)).hex()} for room in ring.rooms() for epoch in ring.epochs(room)]

@@ -92,13 +92,20 @@ class HistoryBundle:
         if not 1 <= count <= MAX_ENTRIES:
             raise FormatError("entry_count", f"must be from 1 to {MAX_ENTRIES}")
         entries = tuple(HistoryEntry.read(r, kem) for _ in range(count))
-        epochs = [e.epoch for e in entries]
-        if epochs != sorted(set(epochs)) or epochs[-1] >= anchor:
-            raise FormatError("entries", "epochs must increase and precede the anchor epoch")
         signature = r.raw(curves.SIGNATURE_SIZE, "signature")
         proof = MembershipProof.read_optional(r)
         r.end()
-        return cls(room_id, sharer_id, recipient_id, anchor, issued_at, kem, entries, signature, proof)
+        history = cls(room_id, sharer_id, recipient_id, anchor, issued_at, kem, entries, signature, proof)
+        history.check()
+        return history
+
+    def check(self) -> None:
+        """The structural rules a parsed history bundle obeys, for ones built in memory too."""
+        epochs = [e.epoch for e in self.entries]
+        if not 1 <= len(epochs) <= MAX_ENTRIES:
+            raise FormatError("entry_count", f"must be from 1 to {MAX_ENTRIES}")
+        if epochs != sorted(set(epochs)) or epochs[-1] >= self.anchor_epoch:
+            raise FormatError("entries", "epochs must increase and precede the anchor epoch")
 
 
 def _body(room_id: str, sharer_id: str, recipient_id: str, anchor_epoch: int, issued_at: int, kem: WrapKem,

@@ -42,6 +42,7 @@ class KeyRing:
         self.allow_unsigned = allow_unsigned
         self._directory: dict[str, PublicIdentity] = {owner.participant_id: owner.public}
         self._admins: dict[str, set[bytes]] = {}
+        self._admin_rotation: set[str] = set()
         self._rooms: dict[str, dict[int, EpochRecord]] = {}
         self._replay = ReplayWindow(replay_capacity)
 
@@ -60,6 +61,11 @@ class KeyRing:
     def identity(self, participant_id: str) -> PublicIdentity | None:
         return self._directory.get(participant_id)
 
+    def require_admin_rotation(self, room_id: str) -> None:
+        """From now on only the room's admins may rotate it, not any member of the previous epoch.
+        This closes the race in which a member being removed signs its own next epoch first."""
+        self._admin_rotation.add(room_id)
+
     def trust_admin(self, room_id: str, identity: PublicIdentity) -> None:
         """An admin may rotate or share history for the room without holding an earlier epoch."""
         self.add_identity(identity)
@@ -70,10 +76,12 @@ class KeyRing:
     def accept(self, data: bytes | Bundle | Slice | HistoryBundle) -> Accepted:
         """Verifies and adds a rotation bundle, a slice or a history bundle. All or nothing."""
         if isinstance(data, Bundle):
+            data.check()
             return self._accept_bundle(data)
         if isinstance(data, Slice):
             return self._accept_slice(data)
         if isinstance(data, HistoryBundle):
+            data.check()
             return self._accept_history(data)
         magic = bytes(data[:4])
         if magic == MAGIC_BUNDLE:
@@ -85,8 +93,9 @@ class KeyRing:
         raise FormatError("magic", "not a bundle, slice or history bundle")
 
     def _accept_slice(self, piece: Slice) -> Accepted:
-        record = accept_slice(self.owner, piece, self._held(piece.header.room_id), self.identity,
-                              self._admin_set(piece.header.room_id))
+        room_id = piece.header.room_id
+        record = accept_slice(self.owner, piece, self._held(room_id), self.identity, self._admin_set(room_id),
+                              members_may_rotate=room_id not in self._admin_rotation)
         return self._commit(piece.header.room_id, [(piece.header.epoch, record)], "slice")
 
     def _accept_history(self, history: HistoryBundle) -> Accepted:
@@ -104,7 +113,8 @@ class KeyRing:
             if roster is not None:
                 held[epoch].roster = roster
                 return Accepted(room_id, (epoch,), "roster")
-        record = accept_bundle(self.owner, bundle, held, self.identity, self._admin_set(room_id))
+        record = accept_bundle(self.owner, bundle, held, self.identity, self._admin_set(room_id),
+                               members_may_rotate=room_id not in self._admin_rotation)
         return self._commit(room_id, [(epoch, record)], "bundle")
 
     def _commit(self, room_id: str, records: list[tuple[int, EpochRecord]], kind: str) -> Accepted:
@@ -219,6 +229,9 @@ class KeyRing:
 
     def key(self, room_id: str, epoch: int) -> RoomKey:
         return self.record(room_id, epoch).key
+
+    def admin_rotation_rooms(self) -> list[str]:
+        return sorted(self._admin_rotation)
 
     def admins(self, room_id: str) -> set[bytes]:
         return set(self._admin_set(room_id))

@@ -41,6 +41,7 @@ def dump(ring: KeyRing) -> dict[str, Any]:
     owner_id = ring.owner.participant_id
     return {
         "v": VERSION, "owner": owner_id, "allow_unsigned": ring.allow_unsigned,
+        "admin_rotation": ring.admin_rotation_rooms(),
         "replay_capacity": ring._replay.capacity,
         "directory": [i.to_dict() for i in sorted(ring.directory(), key=lambda i: i.participant_id)],
         "admins": {room: sorted(b64encode(f) for f in ring.admins(room)) for room in sorted(ring._admins)},
@@ -91,7 +92,8 @@ def _load_record(obj: Any, room_id: str, owner_id: str) -> tuple[int, EpochRecor
 
 
 def load(cls: type[KeyRing], obj: dict[str, Any], owner: Identity) -> KeyRing:
-    check_fields(obj, ("v", "owner", "allow_unsigned", "replay_capacity", "directory", "admins", "rooms", "replay"))
+    check_fields(obj, ("v", "owner", "allow_unsigned", "admin_rotation", "replay_capacity", "directory", "admins",
+                       "rooms", "replay"))
     if get_int(obj, "v") != VERSION:
         raise FormatError("v", "unsupported key ring version")
     if obj["owner"] != owner.participant_id:
@@ -104,6 +106,8 @@ def load(cls: type[KeyRing], obj: dict[str, Any], owner: Identity) -> KeyRing:
             identity = PublicIdentity.from_dict(item)
             if identity.participant_id != owner.participant_id:
                 ring.add_identity(identity)
+        for room in obj["admin_rotation"]:
+            ring.require_admin_rotation(check_id(room, "admin_rotation"))
         for room, fingerprints in dict(obj["admins"]).items():
             ring._admins[check_id(room, "admins")] = {b64decode(f, "admins", size=32) for f in fingerprints}
         for room, records in dict(obj["rooms"]).items():

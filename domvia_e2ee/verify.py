@@ -48,13 +48,15 @@ def authorise(signer: PublicIdentity, proof: MembershipProof | None, anchor: Epo
 
 
 def _check_header(header: BundleHeader, signature: bytes, proof: MembershipProof | None,
-                  held: Mapping[int, EpochRecord], directory: Lookup, admins: set[bytes]) -> None:
+                  held: Mapping[int, EpochRecord], directory: Lookup, admins: set[bytes],
+                  members_may_rotate: bool) -> None:
     signer = signer_identity(directory, header.rotator_id)
     curves.verify(signer.ed25519, signature, header.signed_bytes())
     latest = max(held, default=0)
     if header.epoch <= latest:
         raise StaleEpochError(f"epoch {header.epoch} is not newer than held epoch {latest}")
-    authorise(signer, proof, held.get(header.epoch - 1), admins, header.epoch - 1)
+    previous = held.get(header.epoch - 1) if members_may_rotate else None
+    authorise(signer, proof, previous, admins, header.epoch - 1)
 
 
 def _own_record(owner: Identity, header: BundleHeader, wrapped: bytes, roster: dict[str, bytes] | None,
@@ -66,9 +68,9 @@ def _own_record(owner: Identity, header: BundleHeader, wrapped: bytes, roster: d
 
 
 def accept_bundle(owner: Identity, bundle: Bundle, held: Mapping[int, EpochRecord], directory: Lookup,
-                  admins: set[bytes]) -> EpochRecord:
+                  admins: set[bytes], *, members_may_rotate: bool = True) -> EpochRecord:
     header = bundle.header
-    _check_header(header, bundle.signature, bundle.proof, held, directory, admins)
+    _check_header(header, bundle.signature, bundle.proof, held, directory, admins, members_may_rotate)
     if not hmac.compare_digest(bundle.tree().root, header.root):
         raise AuthenticationError()
     index = bundle.index_of(owner.participant_id)
@@ -82,9 +84,9 @@ def accept_bundle(owner: Identity, bundle: Bundle, held: Mapping[int, EpochRecor
 
 
 def accept_slice(owner: Identity, piece: Slice, held: Mapping[int, EpochRecord], directory: Lookup,
-                 admins: set[bytes]) -> EpochRecord:
+                 admins: set[bytes], *, members_may_rotate: bool = True) -> EpochRecord:
     header = piece.header
-    _check_header(header, piece.signature, piece.proof, held, directory, admins)
+    _check_header(header, piece.signature, piece.proof, held, directory, admins, members_may_rotate)
     mine = piece.member
     if mine.participant_id != owner.participant_id:
         raise NotRecipientError(f"this slice is for {mine.participant_id!r}")

@@ -75,9 +75,10 @@ def proof_obj(epoch: int, member: str) -> dict[str, Any]:
 
 def session(owner: str, steps: list[dict[str, Any]], *, admins: tuple[str, ...] = ("alice",),
             directory: tuple[str, ...] = NAMES, allow_unsigned: bool = False,
-            owner_identity: Identity | None = None) -> dict[str, Any]:
+            owner_identity: Identity | None = None, admin_rotation: bool = False) -> dict[str, Any]:
     who = owner_identity or PEOPLE[owner]
-    return {"owner": private_obj(who), "allow_unsigned": allow_unsigned,
+    extra = {"admin_rotation": [ROOM]} if admin_rotation else {}
+    return extra | {"owner": private_obj(who), "allow_unsigned": allow_unsigned,
             "directory": [public(n) for n in directory if n != owner],
             "admins": [{"room_id": ROOM, "id": a} for a in admins if a in directory or a == owner],
             "steps": steps}

@@ -188,6 +188,7 @@ const OPS = {
       if (!who) throw new FormatError('admins', 'an admin missing from the directory');
       ring.trustAdmin(a.room_id, who);
     }
+    for (const roomId of i.admin_rotation ?? []) ring.requireAdminRotation(roomId);
     const results = [];
     for (const step of i.steps) {
       if ('accept' in step) {

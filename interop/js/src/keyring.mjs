@@ -62,6 +62,7 @@ export class KeyRing {
   #owner;
   #directory = new Map(); // id -> PublicIdentity
   #admins = new Map(); // room id -> Set of fingerprint hex
+  #adminRotation = new Set(); // room ids whose rotations need an admin
   #rooms = new Map(); // room id -> Map epoch -> record
   #replay;
   #counter = new SealCounter();
@@ -103,6 +104,11 @@ export class KeyRing {
     const fp = identityOrFingerprint instanceof Uint8Array ? identityOrFingerprint : identityOrFingerprint.fingerprint;
     if (!this.#admins.has(roomId)) this.#admins.set(roomId, new Set());
     this.#admins.get(roomId).add(toHex(fp));
+  }
+
+  /** Only the room's admins may rotate it (spec/keyring.md, "Authority"). */
+  requireAdminRotation(roomId) {
+    this.#adminRotation.add(roomId);
   }
 
   isAdmin(roomId, fingerprint) {
@@ -218,7 +224,7 @@ export class KeyRing {
 
   #rotatorAuthorized(b, rotator) {
     if (this.isAdmin(b.roomId, rotator.fingerprint)) return true;
-    if (b.epoch < 2) return false;
+    if (b.epoch < 2 || this.#adminRotation.has(b.roomId)) return false;
     const prev = this.epochRecord(b.roomId, b.epoch - 1);
     if (!prev) return false;
     return this.#memberOf(prev, b.rotatorId, rotator.fingerprint, b.proof);
