@@ -383,7 +383,10 @@ def _nodes(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 def _edit_string(text: str, how: int) -> str:
-    return (text[:-1], text + "A", text + "=", text.upper(), text[1:], text[::-1], text + text)[how % 7]
+    # Doubling is capped: repeated, it would build gigabyte documents in the harness itself
+    # (the parsers refuse anything that large by size first; see tests/attacks/test_oversized_inputs.py).
+    doubled = text + text if len(text) < 4096 else text
+    return (text[:-1], text + "A", text + "=", text.upper(), text[1:], text[::-1], doubled)[how % 7]
 
 
 def _apply(document: Any, path: tuple[Any, ...], op: int, pick: int) -> Any:

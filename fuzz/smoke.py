@@ -7,6 +7,7 @@ string and JSON object in them that parses as the harness's input kind.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import sys
@@ -55,6 +56,7 @@ def _kind_of_object(obj: dict[str, Any]) -> str | None:
     return None
 
 
+@functools.cache
 def vector_seeds() -> dict[str, list[bytes]]:
     """Byte strings (hex) that start with a wire magic, and JSON objects shaped like a harness input."""
     found: dict[str, list[bytes]] = {}
@@ -79,9 +81,13 @@ def vector_seeds() -> dict[str, list[bytes]]:
     return found
 
 
-def seeds(name: str) -> list[bytes]:
-    unique = dict.fromkeys(corpus_seeds(name) + vector_seeds().get(name, []))
-    return list(unique)
+def seeds(name: str, max_vector_seeds: int | None = None) -> list[bytes]:
+    """The corpus seeds, then the vector seeds (all, or an evenly spread sample of at most the number given)."""
+    from_vectors = list(dict.fromkeys(vector_seeds().get(name, [])))
+    if max_vector_seeds is not None and len(from_vectors) > max_vector_seeds:
+        step = len(from_vectors) / max_vector_seeds
+        from_vectors = [from_vectors[int(i * step)] for i in range(max_vector_seeds)]
+    return list(dict.fromkeys(corpus_seeds(name) + from_vectors))
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -108,13 +114,13 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return bytes(out)
 
 
-def run(name: str, mutations_per_seed: int, seed: int = 0) -> int:
+def run(name: str, mutations_per_seed: int, seed: int = 0, max_vector_seeds: int | None = 8) -> int:
     """Runs the harness on every seed and on its mutations; returns the number of executions.
     An exception escaping the harness is the finding: it propagates with the input attached."""
     harness = HARNESSES[name]
     rng = random.Random(f"{name}:{seed}")  # noqa: S311 - reproducible mutations, not secrets
     count = 0
-    for original in seeds(name):
+    for original in seeds(name, max_vector_seeds):
         for data in [original] + [mutate(original, rng) for _ in range(mutations_per_seed)]:
             try:
                 harness(data)

@@ -47,8 +47,10 @@ def test_every_entry_point_has_a_harness_and_seeds() -> None:
 
 @pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
 def test_harness_on_seeds_and_mutations(name: str) -> None:
-    executions = smoke.run(name, MUTATIONS_PER_SEED)
-    assert executions >= MUTATIONS_PER_SEED
+    # These load a whole key ring, room state or file per input: fewer mutations keep each near a second.
+    per_seed = MUTATIONS_PER_SEED // 3 if name in {"json_edit", "identity_file", "keyring_file"} else MUTATIONS_PER_SEED
+    executions = smoke.run(name, per_seed)
+    assert executions >= per_seed
 
 
 def test_seeds_reach_the_deep_checks() -> None:
