@@ -14,6 +14,8 @@ from typing import Any, Final
 
 from .. import storage
 from ..bundle import Bundle
+from ..encoding import check_id
+from ..errors import DomviaError
 from ..hazmat.suites import DEFAULT_SUITE, Suite
 from ..identity import PublicIdentity
 from ..keyring import KeyRing
@@ -119,11 +121,11 @@ def member_file_name(participant_id: str, suffix: str) -> str:
 
 
 def room_create(args: argparse.Namespace) -> int:
+    _check_room_id(args.room_id)
     members = _read_members(args.member)
     suite = Suite.from_label(args.suite)
     kem = WrapKem.MLKEM768_X25519 if args.post_quantum else WrapKem.X25519
-    with concerning("--max-messages/--max-age"):
-        policy = _policy(args)
+    policy = _policy(args)
     owner = load_identity(args)
     with locked(args.state), keyring_session(args, create=True, owner=owner) as session:
         _check_creatable(args, session)
@@ -142,9 +144,15 @@ def _policy(args: argparse.Namespace) -> RotationPolicy:
         raise UsageError(str(error)) from None
 
 
+def _check_room_id(room_id: str) -> None:
+    try:
+        check_id(room_id, "--room")
+    except DomviaError as error:
+        raise UsageError(str(error)) from None
+
+
 def _check_creatable(args: argparse.Namespace, session: Session) -> None:
-    with concerning("--room"):
-        held = session.ring.latest_epoch(args.room_id)
+    held = session.ring.latest_epoch(args.room_id)
     if held is not None:
         raise FileError(session.path, f"already holds room {args.room_id!r} (epoch {held})",
                         hint="choose another room id; a room is created once")

@@ -106,6 +106,12 @@ def test_membership_errors_change_nothing(world: World) -> None:
     assert cli.snapshot() == before
 
 
+def test_bad_room_id_is_a_usage_error(world: World) -> None:
+    result = world.cli("room", "create", *ALICE, "--state", "x.state", "--room", "room 1", expect=2)
+    assert result.lines[0] == "domvia-e2ee: error: --room: must be 1-128 characters of [A-Za-z0-9._:@/+=-]"
+    assert not world.cli.path("x.state").exists()
+
+
 def test_duplicate_member_files_are_a_usage_error(world: World) -> None:
     world.cli.path("bob2.pub").write_bytes(world.cli.path("bob.pub").read_bytes())
     result = world.cli("room", "add", *ALICE, *STATE, "bob.pub", "bob2.pub", expect=2)
