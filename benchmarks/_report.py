@@ -248,6 +248,9 @@ def render(results: Results) -> str:
         "### Targets",
         "",
         *_targets(results),
+        "",
+        "Where the time goes when a target is missed (profiles, and the cost of each step from "
+        "`python -m benchmarks.breakdown`) are in `benchmarks/PROFILE.md`.",
     ]
     for section in ("messages-200", "messages-64k", "rotation", "join", "primitives", "other"):
         body = (_messages(results, section) if section.startswith("messages")
