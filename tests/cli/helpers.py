@@ -61,9 +61,10 @@ class Cli:
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "domvia_e2ee.cli", *args]
 
-    def __call__(self, *args: str, expect: int | None = 0, stdin: bytes | str | None = None,
+    def __call__(self, *args: str, expect: int | None = 0,
+                 input: bytes | str | None = None,  # noqa: A002 - the name subprocess.run uses
                  env: dict[str, str] | None = None, pass_fds: tuple[int, ...] = ()) -> Result:
-        data = stdin.encode() if isinstance(stdin, str) else stdin
+        data = input.encode() if isinstance(input, str) else input
         done = subprocess.run(self.command(*args), cwd=self.cwd, env=env or base_env(), input=data,
                               stdin=None if data is not None else subprocess.DEVNULL, capture_output=True,
                               timeout=300, start_new_session=True, pass_fds=pass_fds, check=False)

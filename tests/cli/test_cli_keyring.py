@@ -133,7 +133,7 @@ def test_changed_identity_of_a_known_member_is_refused(world: World) -> None:
     cli = world.cli
     cli("identity", "new", "--id", "carol", "-o", "carol2.id", "--public-out", "carol2.pub")
     before = cli.snapshot()
-    result = cli("open", "-I", "bob.id", "--known", "carol2.pub", stdin="{}", expect=1)
+    result = cli("open", "-I", "bob.id", "--known", "carol2.pub", input="{}", expect=1)
     assert result.lines[0].startswith("domvia-e2ee: error: carol2.pub: 'carol' is known with another identity "
                                       "(safety number ")
     assert result.lines[1] == ("domvia-e2ee: hint: if the change is genuine (checked out of band), pass it to "

@@ -68,7 +68,7 @@ def test_rotate_if_due_and_policy(cli: Cli) -> None:
     cli("room", "create", "-I", "bob.id", *STATE, "--room", "r", "--max-messages", "1", "--max-age", "2h")
     not_due = cli("room", "rotate", "-I", "bob.id", *STATE, "--if-due")
     assert not_due.out == "room r: epoch 1, rotation not due; nothing changed\n"
-    cli("seal", "-I", "bob.id", "--room", "r", stdin="one")
+    cli("seal", "-I", "bob.id", "--room", "r", input="one")
     shown = cli("room", "show", "-I", "bob.id", *STATE, "--json").json()
     assert shown["rotation_due"] == ["messages"] and shown["policy"] == {"max_messages": 1, "max_age_seconds": 7200}
     rotated = cli("room", "rotate", "-I", "bob.id", *STATE, "--if-due")
