@@ -77,6 +77,7 @@ def main() -> int:
         memory = {} if args.no_memory or args.k or args.from_json else run_memory(Path(tmp))
         results = Results.load(json.loads(json_path.read_text(encoding="utf-8")), memory)
         results.load_average = None if args.from_json else (load[0], load[1])
+        results.niceness = None if args.from_json else os.getpriority(os.PRIO_PROCESS, 0)
     table = render(results)
     print(table)
     if not args.k:

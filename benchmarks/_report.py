@@ -48,6 +48,7 @@ class Results:
     when: str
     machine: dict[str, Any] = field(default_factory=dict)
     load_average: tuple[float, float] | None = None  # 1-minute load average when the timings started and ended
+    niceness: int | None = None  # the benchmark's scheduling priority (negative: ahead of the other jobs)
 
     @classmethod
     def load(cls, data: dict[str, Any], memory: dict[str, dict[str, int]]) -> Results:
@@ -243,7 +244,10 @@ def render(results: Results) -> str:
         "run. Regenerate with `make bench` (or `python -m benchmarks`)."
         + ("" if results.load_average is None else
            f" The 1-minute load average was {results.load_average[0]:.1f} when the timings started and "
-           f"{results.load_average[1]:.1f} when they ended (2 means both cores busy)."),
+           f"{results.load_average[1]:.1f} when they ended (2 means both cores busy).")
+        + ("" if not results.niceness else
+           f" The benchmarks ran at niceness {results.niceness} (`nice -n {results.niceness} make bench`), "
+           f"so the scheduler put them {'ahead of' if results.niceness < 0 else 'behind'} the other jobs."),
         "",
         "### Targets",
         "",
