@@ -43,6 +43,8 @@ def register(commands: Any) -> None:
                         help="add this member's public identity file to the key ring (repeatable)")
     accept.add_argument("--replace-known", action="store_true",
                         help="let --known and --admin files replace a member's changed identity")
+    accept.add_argument("--admin-rotation", action="store_true",
+                        help="from now on accept rotations of this room from its admins only (spec/keyring.md)")
     accept.set_defaults(handler=keyring_accept)
     show = sub.add_parser("show", help="list rooms, epochs, admins and known identities (never keys)")
     add_identity_options(show)
@@ -88,6 +90,8 @@ def keyring_accept(args: argparse.Namespace) -> int:
         admins = add_known(session.ring, args.admin, replace=args.replace_known)
         for admin in admins:
             session.ring.trust_admin(room_id, admin)
+        if args.admin_rotation:
+            session.ring.require_admin_rotation(room_id)
         with concerning(args.file, "rejected: "):
             accepted = session.ring.accept(parsed)
         session.commit()
@@ -116,7 +120,8 @@ def keyring_show(args: argparse.Namespace) -> int:
     print(f"owner:    {owner['id']} (safety number {owner['safety_number']})")
     for room in summary["rooms"]:
         print(f"room {room['room']}")
-        print(f"  admins: {', '.join(a['id'] or a['fingerprint'][:16] for a in room['admins']) or 'none'}")
+        print(f"  admins: {', '.join(a['id'] or a['fingerprint'][:16] for a in room['admins']) or 'none'}"
+              f"{' (only admins rotate)' if room['admin_rotation'] else ''}")
         for e in room["epochs"]:
             print(f"  epoch {e['epoch']}: key id {e['key_id'][:16]}…  {e['suite']}  from {e['source']}  "
                   f"{e['members']} members  {e['messages']} messages  issued {e['issued']}")
@@ -135,6 +140,7 @@ def describe(session: Session) -> dict[str, Any]:
                   "safety_number": owner.safety_number},
         "rooms": [{"room": room,
                    "admins": [{"id": by_fingerprint.get(f), "fingerprint": f.hex()} for f in sorted(ring.admins(room))],
+                   "admin_rotation": room in ring.admin_rotation_rooms(),
                    "epochs": [_epoch(ring, room, e) for e in ring.epochs(room)]} for room in ring.rooms()],
         "identities": [{"id": i.participant_id, "fingerprint": i.fingerprint.hex(), "safety_number": i.safety_number}
                        for i in sorted(ring.directory(), key=lambda i: i.participant_id)],
