@@ -49,6 +49,7 @@ class Results:
     machine: dict[str, Any] = field(default_factory=dict)
     load_average: tuple[float, float] | None = None  # 1-minute load average when the timings started and ended
     niceness: int | None = None  # the benchmark's scheduling priority (negative: ahead of the other jobs)
+    cores: tuple[float, float] | None = None  # cores two busy processes got, before and after the timings
 
     @classmethod
     def load(cls, data: dict[str, Any], memory: dict[str, dict[str, int]]) -> Results:
@@ -241,7 +242,14 @@ def render(results: Results) -> str:
         "",
         "The machine is a **shared 2-core virtual machine** on which other jobs ran at the same time: "
         "absolute figures move by 10-30% between runs, so every ratio divides medians taken in the same "
-        "run. Regenerate with `make bench` (or `python -m benchmarks`)."
+        "run. Single-threaded cases (messages, floors, join) are timed in process CPU time "
+        "(`--benchmark-timer=time.process_time`), which the other jobs' share of the cores does not "
+        "inflate; rotation (2 threads) and the attachment cases (subprocesses) in wall time, with the "
+        "rotation's CPU time beside it. Regenerate with `make bench` (or `python -m benchmarks`)."
+        + ("" if results.cores is None else
+           f" Two busy processes got {results.cores[0]:.2f} cores before the timings and "
+           f"{results.cores[1]:.2f} after (2.00 on an idle machine): wall times on 2 threads "
+           "cannot beat what the machine gave.")
         + ("" if results.load_average is None else
            f" The 1-minute load average was {results.load_average[0]:.1f} when the timings started and "
            f"{results.load_average[1]:.1f} when they ended (2 means both cores busy).")

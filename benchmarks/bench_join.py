@@ -35,6 +35,7 @@ def _joiner_ring(n: int):
     return (ring,), {}
 
 
+@pytest.mark.cpu_timed
 @pytest.mark.parametrize("form", ["slice", "bundle"])
 def test_domvia_join(benchmark, form):
     bundle = room_bundle(N)
@@ -60,6 +61,7 @@ def test_pyrage_decrypt(benchmark):
     assert benchmark.pedantic(pyrage.decrypt, args=(data, mine), rounds=3, warmup_rounds=0) == secret
 
 
+@pytest.mark.cpu_timed
 def test_olm_inbound(benchmark):
     vodozemac = pytest.importorskip("vodozemac")
     sender = vodozemac.Account()

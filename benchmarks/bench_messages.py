@@ -15,6 +15,8 @@ from cryptography.fernet import Fernet
 from benchmarks._shared import ed25519_fastest, make_identity, tag
 from domvia_e2ee import RoomKey, Suite, open, open_unsigned, seal, seal_unsigned  # noqa: A004
 
+pytestmark = pytest.mark.cpu_timed  # single-threaded: timed in CPU time by python -m benchmarks
+
 AAD = os.urandom(120)
 SIZES = {"200": 200, "64k": 65536}
 LABELS = {"200": "200 B", "64k": "64 KiB"}

@@ -16,6 +16,8 @@ from nacl import bindings as sodium
 
 from benchmarks._shared import tag
 
+pytestmark = pytest.mark.cpu_timed  # single-threaded: timed in CPU time by python -m benchmarks
+
 AAD = os.urandom(120)  # about the size of a sealed message's header
 SIZES = {"200": 200, "64k": 65536}
 LABELS = {"200": "200 B", "64k": "64 KiB"}
