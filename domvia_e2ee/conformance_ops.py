@@ -202,11 +202,7 @@ OPS: dict[str, Handler] = {
 
 
 def all_ops() -> dict[str, Handler]:
-    """Core operations plus those of optional modules (attachments) when present."""
-    ops = dict(OPS)
-    try:
-        from . import _vectors_attachment
-    except ImportError:
-        return ops
-    ops.update(_vectors_attachment.OPS)
-    return ops
+    """Core operations plus the attachment ones (imported late: they build on this module)."""
+    from ._vectors.attachments import OPS as ATTACHMENT_OPS
+
+    return OPS | ATTACHMENT_OPS

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domvia_e2ee import Room, labels
-from domvia_e2ee._vectors_attachment import OPS, cases
+from domvia_e2ee._vectors.attachments import OPS, cases
 from domvia_e2ee.attachment import AttachmentReference, open_stream, parse_reference, seal_reference, seal_stream
 from domvia_e2ee.errors import DomviaError, FormatError
 from domvia_e2ee.hazmat.suites import Suite

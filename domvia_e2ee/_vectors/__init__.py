@@ -19,7 +19,7 @@ VECTORS_DIR = Path(__file__).resolve().parents[2] / "vectors"
 
 def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
     """File name -> (description, case builder), in a fixed order."""
-    from . import bundles, identities, keyring, messages, primitives, wraps
+    from . import attachments, bundles, identities, keyring, messages, primitives, wraps
 
     out = {
         "keys": ("Room key schedule: key ids and per-sender keys.", primitives.key_cases),
@@ -32,11 +32,7 @@ def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
         "history": ("History bundles: sharing past epochs with a joiner on purpose.", bundles.history_cases),
         "keyring": ("Opening through a key ring: membership, unsigned policy, replay, rosters.", keyring.cases),
     }
-    try:
-        from .. import _vectors_attachment
-    except ImportError:
-        return out
-    out["attachment"] = ("Streamed attachments (STREAM) and attachment references.", _vectors_attachment.cases)
+    out["attachment"] = ("Streamed attachments (STREAM) and attachment references.", attachments.cases)
     return out
 
 

@@ -18,7 +18,6 @@ both per-sender keys, then shows domvia opens it under one only.
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from domvia_e2ee import RoomKey, SealedMessage, Suite, open_unsigned, seal_unsigned
 from domvia_e2ee.bundle import build_bundle
@@ -27,68 +26,11 @@ from domvia_e2ee.hazmat.suites import AeadKey
 from domvia_e2ee.labels import AAD_MESSAGE
 from domvia_e2ee.message import header_prefix
 
+from gcm_salamander import salamander
+
 from .scenario import ROOM, error_code, room_key, scenario
 
 SENDER = "alice"  # the rotator who equivocated
-_R = 0xE1 << 120
-
-
-def _gf_mul(x: int, y: int) -> int:
-    """GF(2^128) product in GCM's bit order (NIST SP 800-38D, algorithm 1)."""
-    z, v = 0, y
-    for i in range(127, -1, -1):
-        if (x >> i) & 1:
-            z ^= v
-        v = (v >> 1) ^ _R if v & 1 else v >> 1
-    return z
-
-
-def _gf_pow(x: int, n: int) -> int:
-    result = 1 << 127  # the field's one: the polynomial 1 is the most significant bit
-    while n:
-        if n & 1:
-            result = _gf_mul(result, x)
-        x, n = _gf_mul(x, x), n >> 1
-    return result
-
-
-def _aes_block(key: bytes, block: bytes) -> int:
-    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
-    return int.from_bytes(encryptor.update(block) + encryptor.finalize(), "big")
-
-
-def _blocks(data: bytes) -> list[int]:
-    data += bytes(-len(data) % 16)
-    return [int.from_bytes(data[i:i + 16], "big") for i in range(0, len(data), 16)]
-
-
-def _ghash(h: int, aad: bytes, ciphertext: bytes) -> int:
-    lengths = (len(aad) * 8).to_bytes(8, "big") + (len(ciphertext) * 8).to_bytes(8, "big")
-    y = 0
-    for block in _blocks(aad) + _blocks(ciphertext) + _blocks(lengths):
-        y = _gf_mul(y ^ block, h)
-    return y
-
-
-def salamander(key1: bytes, key2: bytes, nonce: bytes, aad: bytes, blocks: int = 2) -> bytes:
-    """ciphertext || tag that AES-256-GCM accepts under both keys with this nonce and AAD.
-
-    The tag is E_K(J0) + GHASH_H(A, C), linear in each ciphertext block: fix every block but the
-    last, and solve for the last so the two keys' tags agree."""
-    h1, h2 = _aes_block(key1, bytes(16)), _aes_block(key2, bytes(16))
-    j0 = nonce + b"\x00\x00\x00\x01"
-    t1, t2 = _aes_block(key1, j0), _aes_block(key2, j0)
-    free = bytes(range(16 * (blocks - 1)))
-    base = free + bytes(16)
-    # The last ciphertext block is multiplied by H^2 in GHASH (only the length block comes after it).
-    known = _ghash(h1, aad, base) ^ _ghash(h2, aad, base) ^ t1 ^ t2
-    coefficient = _gf_pow(h1, 2) ^ _gf_pow(h2, 2)
-    last = _gf_mul(known, _gf_pow(coefficient, (1 << 128) - 2))
-    ciphertext = free + last.to_bytes(16, "big")
-    tag = (_ghash(h1, aad, ciphertext) ^ t1).to_bytes(16, "big")
-    return ciphertext + tag
-
-
 def _sender_key(key: RoomKey) -> bytes:
     return key.sender_cipher(SENDER)._key
 

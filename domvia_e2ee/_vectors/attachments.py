@@ -13,11 +13,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .attachment import AttachmentEncryptor, AttachmentReference, open_chunk, open_stream, parse_reference
-from .attachment_stream import HEADER_SIZE, StreamKey, chunk_count, encrypted_size
-from .conformance_ops import unhex
-from .errors import DomviaError, FormatError
-from .hazmat.suites import TAG_SIZE, Suite
+from ..attachment import AttachmentEncryptor, AttachmentReference, open_chunk, open_stream, parse_reference
+from ..attachment_stream import HEADER_SIZE, StreamKey, chunk_count, encrypted_size
+from ..conformance_ops import unhex
+from ..errors import FormatError
+from ..hazmat.suites import TAG_SIZE, Suite
+from .fixtures import invalid, valid
 
 Case = dict[str, Any]
 Input = dict[str, Any]
@@ -76,21 +77,6 @@ def seal_input(name: str, size: int, *, suite: str = "A256GCM", chunk_size: int 
                content_type: str = "application/octet-stream", file_key: str = "file-key/1") -> Input:
     return {"file_key": seed(file_key).hex(), "salt": seed(f"salt/{name}").hex(), "suite": suite,
             "chunk_size": chunk_size, "content_type": content_type, "plaintext": seed(f"plaintext/{name}", size).hex()}
-
-
-def valid(case_id: str, op: str, description: str, inputs: Input) -> Case:
-    return {"id": case_id, "op": op, "description": description, "input": inputs, "output": OPS[op](inputs)}
-
-
-def invalid(case_id: str, op: str, description: str, inputs: Input, code: str, reject: str) -> Case:
-    try:
-        OPS[op](inputs)
-    except DomviaError as error:
-        if error.code != code:
-            raise AssertionError(f"{case_id}: expected {code}, handler raised {error.code}: {error}") from None
-    else:
-        raise AssertionError(f"{case_id}: expected {code}, handler succeeded")
-    return {"id": case_id, "op": op, "description": description, "input": inputs, "error": code, "reject": reject}
 
 
 class Sealed:
