@@ -363,6 +363,7 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
 
 # -- structure-aware JSON edits -------------------------------------------------------------
 
+MAX_EDITS = 24
 JSON_TARGETS = ("message_json", "public_identity", "private_identity", "keyring_state", "room_state")
 _HOSTILE: tuple[Any, ...] = (
     None, True, False, 0, -1, 1, 2, 255, 256, 2**32 - 1, 2**32, 2**63, 2**64, -(2**63), 1.0, 1e308, 0.5,
@@ -429,7 +430,8 @@ def json_edit(data: bytes) -> None:
     if not seeds:
         return
     document = json.loads(seeds[data[1] % len(seeds)])
-    for i in range(2, len(data) - 2, 3):
+    # At most MAX_EDITS edits: more per input add cost (each walks the document), not reach.
+    for i in range(2, min(len(data) - 2, 2 + 3 * MAX_EDITS), 3):
         nodes = _nodes(document)
         document = _apply(document, nodes[data[i] % len(nodes)], data[i + 1], data[i + 2])
     HARNESSES[target](json.dumps(document, ensure_ascii=data[-1] % 2 == 0).encode("utf-8", "surrogatepass"))
