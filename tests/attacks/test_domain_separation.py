@@ -1,9 +1,8 @@
 """Attack: confusion between a message, a bundle, a slice and a history bundle (domain separation).
 
 Sources: Albrecht, Celi, Dowling and Jones, "Practically-exploitable Cryptographic Vulnerabilities in
-Matrix" (IEEE S&P 2023, disclosed 2022): a message of one type processed as another (a key share
-taken from an unexpected event type, a confusion between Olm and Megolm messages) broke Matrix's
-guarantees. More generally, one key used for two purposes without separation lets a valid object of
+Matrix" (IEEE S&P 2023, disclosed 2022): several of its attacks rest on a message or identifier of
+one kind being accepted where another kind was expected (message-type confusion). More generally, one key used for two purposes without separation lets a valid object of
 one kind be replayed as another (cross-protocol attacks).
 
 Why it fails here: every wire form starts with its own magic ("DVM", "DVB", "DVS", "DVH", each with

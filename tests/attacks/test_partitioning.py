@@ -4,7 +4,7 @@ Sources: key-distribution equivocation in group messaging: a malicious sharer ha
 key and others another, so that they see different conversations, or so that an outsider-chosen
 subset can read. Albrecht, Celi, Dowling and Jones, "Practically-exploitable Cryptographic
 Vulnerabilities in Matrix" (IEEE S&P 2023, disclosed 2022) exploit Matrix's unauthenticated key
-distribution; agreement on the group key is a stated goal of MLS (RFC 9420, section 16.4).
+distribution; agreement of all members on the group's state and key is a stated goal of MLS (RFC 9420).
 
 Why it fails here: the key id, an HKDF commitment to (secret, suite, room, epoch), is in the signed
 bundle header, and every recipient checks the key it unwraps against it (wrap.unwrap). HPKE's info

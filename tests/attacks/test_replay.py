@@ -2,9 +2,8 @@
 
 Sources: the relay stores and forwards every payload, so it can re-deliver one at will. Rösler,
 Mainka and Schwenk, "More is Less: On the End-to-End Security of Group Chats in Signal, WhatsApp, and
-Threema" (EuroS&P 2018) count replayed and re-ordered group messages among the failures they found;
-Albrecht et al. (Matrix, IEEE S&P 2023, disclosed 2022) treat message and key replays from the server
-as part of the attacker's powers.
+Threema" (EuroS&P 2018) include replaying and reordering group messages in the powers of a
+malicious server; Albrecht et al. (Matrix, IEEE S&P 2023, disclosed 2022) give the server the same.
 
 Why it fails here: the room id, epoch, key id, sender id and message id are in the header, which is
 the AEAD's associated data (and, in signed mode, under the sender's signature), and the per-sender

@@ -3,7 +3,7 @@
 Sources: key-share misbinding: Albrecht, Celi, Dowling and Jones, "Practically-exploitable
 Cryptographic Vulnerabilities in Matrix" (IEEE S&P 2023, disclosed 2022), where key shares were not
 bound to who they were for and where they came from; the general unknown-key-share and
-recipient-binding concerns behind HPKE's `info` parameter (RFC 9180, section 8.1).
+recipient-binding concerns behind HPKE's `info` parameter (RFC 9180).
 
 Why it fails here: each room key is wrapped with HPKE base mode to one recipient's X25519 (or
 X-Wing) key, with an info that binds the label (rotation or history), KEM, suite, room, epoch, key id
