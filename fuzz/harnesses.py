@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -33,6 +34,8 @@ from domvia_e2ee import (
     Bundle, DomviaError, HistoryBundle, Identity, KeyRing, PublicIdentity, Room, RoomKey, SealedMessage, Slice,
     Suite, WrapKem, open as open_signed, open_unsigned,
 )
+from domvia_e2ee.attachment import SealingStream, _Sealer, open_stream
+from domvia_e2ee.attachment_reference import AttachmentReference
 from domvia_e2ee.bundle import build_bundle
 from domvia_e2ee.encoding import loads_object
 from domvia_e2ee.hazmat import hpke
@@ -345,6 +348,42 @@ def keyring_file(data: bytes) -> None:
     require(again.to_dict() == ring.to_dict(), "key ring file does not round-trip")
 
 
+# -- attachments ---------------------------------------------------------------------------
+
+@cache
+def attachment() -> tuple[AttachmentReference, bytes]:
+    """A 200-byte attachment in 64-byte chunks (four chunks), under a fixed file key and salt."""
+    plaintext = bytes(range(200))
+    stream = SealingStream([plaintext], _Sealer("image/png", Suite.AES_256_GCM, 64, fixed_secret("attachment"),
+                                                fixed_secret("attachment salt")), None)
+    blob = b"".join(stream)
+    assert stream.reference is not None
+    return stream.reference, blob
+
+
+def attachment_reference(data: bytes) -> None:
+    try:
+        reference = AttachmentReference.from_json(data)
+    except DomviaError:
+        return
+    canonical = reference.to_json()
+    require(AttachmentReference.from_json(canonical).to_json() == canonical, "attachment reference is not canonical")
+
+
+def attachment_blob(data: bytes) -> None:
+    """open_stream on a blob for the fixed reference: what is released must be a prefix of the plaintext,
+    and all of it only when the blob is exactly the sealed one."""
+    reference, blob = attachment()
+    released = b""
+    try:
+        for piece in open_stream(reference, io.BytesIO(data)):
+            released += piece
+    except DomviaError:
+        require(bytes(range(200)).startswith(released), "released bytes that are not the attachment's")
+        return
+    require(data == blob and released == bytes(range(200)), "opened a blob other than the sealed one")
+
+
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "message_binary": message_binary,
     "message_json": message_json,
@@ -358,6 +397,8 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "room_state": room_state,
     "identity_file": identity_file,
     "keyring_file": keyring_file,
+    "attachment_reference": attachment_reference,
+    "attachment_blob": attachment_blob,
 }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harnesses import ISSUED_AT, JSON_TARGETS, KEYRING_FILE_KEY, ROOM, fixed_ephemerals, history_for_bob, world
+from harnesses import ISSUED_AT, attachment, JSON_TARGETS, KEYRING_FILE_KEY, ROOM, fixed_ephemerals, history_for_bob, world
 
 from domvia_e2ee import Identity, Room, RoomKey, SealedMessage, WrapKem, storage
 from domvia_e2ee.bundle import build_bundle
@@ -93,6 +93,8 @@ def seeds() -> dict[str, list[bytes]]:
         "identity_file": [storage.dump_identity(w.bob), _encrypted_identity(w.alice)],
         "keyring_file": [b"\x00" + storage.dump_keyring(w.bob_ring(), storage.StoredIdentity(w.bob, "b", None)),
                          b"\x01" + storage.dump_keyring(w.bob_ring(), storage.StoredIdentity(w.bob, "b", KEYRING_FILE_KEY))],
+        "attachment_reference": [attachment()[0].to_json()],
+        "attachment_blob": [attachment()[1], attachment()[1][:-20]],
         # json_edit: byte 0 picks the JSON kind, byte 1 the seed, then (node, operation, value) triples.
         "json_edit": [bytes([kind, 0]) for kind in range(len(JSON_TARGETS))]
         + [bytes([kind, 0, 3, 0, 7, 9, 1, 2]) for kind in range(len(JSON_TARGETS))],

@@ -49,7 +49,7 @@ run_one() {
     local runs eps cov
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
     printf '%-18s %s %12s executions %8s exec/s  cov %-5s %5s s\n' "$name" \
         "$([ $status -eq 0 ] && echo ok || echo CRASH)" "${runs:-?}" "${eps:-?}" "${cov:-?}" "$SECONDS_EACH"
     return $status

@@ -20,7 +20,8 @@ from domvia_e2ee import DomviaError, KeyRing, SealedMessage
 FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
 MUTATIONS_PER_SEED = 300
 ENTRY_POINTS = {"message_binary", "message_json", "bundle", "slice", "history", "wrapped_key", "public_identity",
-                "private_identity", "keyring_state", "room_state", "json_edit", "identity_file", "keyring_file"}
+                "private_identity", "keyring_state", "room_state", "json_edit", "identity_file", "keyring_file",
+                "attachment_reference", "attachment_blob"}
 
 
 def _load(name: str) -> ModuleType:
