@@ -52,12 +52,12 @@ class _FixedRandomOs:
 def _encrypted_identity(identity: Identity) -> bytes:
     """An encrypted identity file at the lowest cost, with fixed salt, nonce and inner key."""
     fixed = _FixedRandomOs()
-    saved = storage.os, suites.os
-    storage.os = suites.os = fixed  # type: ignore[assignment]
+    saved = storage.identity_file.os, suites.os
+    storage.identity_file.os = suites.os = fixed  # type: ignore[assignment]
     try:
         return storage.dump_identity(identity, passphrase=b"fuzz", cost=storage.MIN_COST)
     finally:
-        storage.os, suites.os = saved
+        storage.identity_file.os, suites.os = saved
 
 
 def seeds() -> dict[str, list[bytes]]:

@@ -239,7 +239,7 @@ class _RecordingOs:
 
 def test_cli_output_and_errors(evidence: Evidence, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     handed: list[bytes] = []
-    for module in (identity_module, keys_module, storage):
+    for module in (identity_module, keys_module, storage.identity_file):
         monkeypatch.setattr(module, "os", _RecordingOs(handed))
     monkeypatch.setenv("DOMVIA_TEST_PASSPHRASE", "correct horse")
     monkeypatch.chdir(tmp_path)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from domvia_e2ee import Bundle, storage
+from domvia_e2ee.storage import atomic
 from domvia_e2ee.cli.main import main
 
 from .helpers import ALICE, PASS_ENV, PASSPHRASE, STATE, Cli, World, base_env, new_identity
@@ -63,7 +64,7 @@ class Injector:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, kind: str, k: int = 0) -> None:
         self.k, self.calls = k, 0
         if kind == "write":
-            real_write = storage._write_new
+            real_write = atomic._write_new
 
             def write(path: Path, data: bytes, mode: int) -> None:
                 if self._hit():
@@ -72,7 +73,7 @@ class Injector:
                     os.close(fd)
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 real_write(path, data, mode)
-            monkeypatch.setattr(storage, "_write_new", write)
+            monkeypatch.setattr(atomic, "_write_new", write)
         else:
             for name in ("replace", "rename", "link"):
                 monkeypatch.setattr(os, name, self._renamer(getattr(os, name)))
@@ -149,7 +150,7 @@ def test_an_error_while_sealing_leaves_no_output(kind: str, pristine: Path, caps
 
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    from domvia_e2ee import storage
+    from domvia_e2ee.storage import atomic
     from domvia_e2ee.cli.main import main
 
     kind, at = os.environ["KILL_KIND"], int(os.environ["KILL_AT"])
@@ -163,14 +164,14 @@ KILLER = textwrap.dedent("""
         os.kill(os.getpid(), signal.SIGKILL)
 
     if kind == "write":
-        real_write = storage._write_new
+        real_write = atomic._write_new
         def write(path, data, mode):
             if hit():
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
                 os.write(fd, data[: len(data) // 2])
                 die()
             real_write(path, data, mode)
-        storage._write_new = write
+        atomic._write_new = write
     else:
         def wrap(real):
             def rename(*args, **kwargs):
