@@ -1,4 +1,4 @@
-"""The key ring's plaintext export form (spec/keyring.md). Encryption at rest is storage.py's job.
+"""The key ring's plaintext export form (spec/keyring.md). Encryption at rest is the storage package's job.
 
 Loading is strict and all-or-nothing: a bad field raises FormatError naming it, and no
 KeyRing is returned half-built.
