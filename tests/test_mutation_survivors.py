@@ -431,3 +431,13 @@ def test_a_room_of_exactly_the_maximum_size_can_be_built(monkeypatch: pytest.Mon
         build_bundle(_people()["alice"], _key(), [*members, types.SimpleNamespace(participant_id="z", fingerprint=bytes(32))],  # type: ignore[list-item]
                      kem=WrapKem.X25519, issued_at=1, proof=None)
 
+
+
+def test_a_bundle_object_must_list_as_many_members_as_its_header_says() -> None:
+    """Bundles handed over as objects obey the parse rules: a member dropped after signing is refused."""
+    _, rings, room = _rings()
+    rotation = room.rotate()
+    short = dataclasses.replace(rotation.bundle, members=rotation.bundle.members[:-1])
+    with pytest.raises(FormatError) as info:
+        rings["bob"].accept(short)
+    assert str(info.value) == "member_count: does not match the members listed"

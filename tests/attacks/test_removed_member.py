@@ -102,3 +102,27 @@ def test_removed_member_signing_in_the_new_epoch_is_not_a_member() -> None:
     assert error_code(s.rings["alice"].open, forged) == "E_UNAUTHORIZED"
     # bob accepted the full bundle, so he knows epoch 2's roster too.
     assert error_code(s.rings["bob"].open, forged) == "E_UNAUTHORIZED"
+
+
+def test_racing_the_removal_is_refused_where_only_admins_rotate() -> None:
+    """The known limit (spec/threat-model.md, "Concurrent rotations"): carol, still a member of epoch 1,
+    signs her own epoch 2 before alice's removal arrives. A key ring that lets members rotate takes
+    whichever comes first; one that requires admin rotation refuses hers, as bundle and as slice."""
+    s = scenario()
+    carol = s.people["carol"]
+    members = [s.people[n].public for n in ("alice", "bob", "carol")]
+    racing = build_bundle(carol, room_key(2, label="carol"), members, kem=s.room.kem, issued_at=0,
+                          proof=s.bundles[1].proof_for("carol"))
+    strict = s.rings["bob"]
+    strict.require_admin_rotation(ROOM)
+    before = state(strict)
+    for form in (racing.to_bytes(), racing.slice_for("bob").to_bytes()):
+        assert error_code(strict.accept, form) == "E_UNAUTHORIZED"
+    assert state(strict) == before
+    removal = s.room.remove(["carol"]).bundle
+    strict.accept(removal.slice_for("bob").to_bytes())
+    assert strict.key(ROOM, 2) == s.rings["alice"].key(ROOM, 2)
+    # Where members may rotate, the race is won by whoever arrives first: the documented limit.
+    lenient = scenario()
+    lenient.deliver(racing, "bob")
+    assert lenient.rings["bob"].key(ROOM, 2) == room_key(2, label="carol")
