@@ -44,5 +44,9 @@ interop: $(VENV)/.installed-base
 	cd interop/js && npm test
 	$(BIN)/domvia-e2ee conformance --impl "node interop/js/adapter.mjs" --quiet
 
+# A short pass over every fuzz harness without atheris (fuzz/run.sh runs the real fuzzer).
+fuzz-smoke: $(VENV)/.installed-test
+	$(BIN)/python fuzz/smoke.py 300
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .benchmarks

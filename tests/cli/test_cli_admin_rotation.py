@@ -8,10 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .helpers import base_env
+
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "domvia_e2ee.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, check=False)
+                          timeout=120, check=False, env=base_env())
 
 
 def test_admin_rotation_is_kept_and_admin_rotations_still_pass(tmp_path: Path) -> None:
