@@ -20,7 +20,7 @@ from ..encoding import check_content_type
 from ..errors import AuthenticationError, DomviaError
 from ..hazmat.suites import DEFAULT_SUITE, Suite
 from ..labels import CONTENT_TYPE_ATTACHMENT
-from ..storage import PRIVATE_MODE, PUBLIC_MODE, FileError, Staged, read_file
+from ..storage import PRIVATE_MODE, PUBLIC_MODE, FileError, Staged, fsync_directory, read_file
 from .io import STDIO, ProgressBar, UsageError, add_input_output, check_binary_destination, emit_ok, note, wants_json
 
 SEAL_EPILOG: Final = f"""\
@@ -204,7 +204,7 @@ class _Output:
         self.stream.close()
         os.replace(self.temp, self.path)
         self.temp = None
-        _fsync_directory(self.path.parent)
+        fsync_directory(self.path.parent)
 
     def discard(self) -> None:
         if self.temp is not None:
@@ -220,14 +220,6 @@ def _output(path: str, mode: int) -> Iterator[_Output]:
         yield sink
     finally:
         sink.discard()  # a no-op once committed
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager

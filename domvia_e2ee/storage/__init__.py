@@ -25,7 +25,7 @@ keyring_file, room_file, rotation (commit_rotation, commit_keyring).
 from __future__ import annotations
 
 from .atomic import (PARALLEL_WRITES, PRIVATE_MODE, PUBLIC_MODE, WRITERS, Staged, StagedDirectory, commit_all,
-                     discard_all, write_atomic)
+                     discard_all, fsync_directory, write_atomic)
 from .envelope import (COST_LEVELS, DEFAULT_COST, KDF_NAME, KEY_SIZE, MAX_ITERATIONS, MAX_LANES, MAX_MEMORY_KIB,
                        MIN_COST, NONCE_SIZE, SALT_SIZE, KdfCost)
 from .errors import FileError, OutputError
@@ -45,7 +45,7 @@ __all__ = [
     "NONCE_SIZE", "NOTHING_COMMITTED", "PARALLEL_WRITES", "PRIVATE_MODE", "PUBLIC_MODE", "ROOM_STATE_FILE",
     "SALT_SIZE", "WRITERS", "FileError", "KdfCost", "OutputError", "Passphrase", "RoomState", "Staged",
     "StagedDirectory", "StoredIdentity", "check_private", "commit_all", "commit_keyring", "commit_rotation",
-    "discard_all", "dump_identity", "dump_keyring", "dump_room_state", "is_interrupted_creation", "load_identity",
+    "discard_all", "dump_identity", "fsync_directory", "dump_keyring", "dump_room_state", "is_interrupted_creation", "load_identity",
     "load_keyring", "load_or_new_keyring", "load_room_state", "locked", "read_file", "stage_keyring",
     "write_atomic",
 ]

@@ -23,7 +23,7 @@ PARALLEL_WRITES: Final = 32
 WRITERS: Final = 16
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
@@ -71,7 +71,7 @@ class Staged:
             else:
                 os.replace(self.temp, self.path)
                 self.in_place = True
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
         except OSError as error:
             self.discard()
             raise _os_error(self.path, error) from None
@@ -119,7 +119,7 @@ class StagedDirectory:
             os.mkdir(self.temp, 0o700)
             _write_many(self.temp, files, mode)
             os.chmod(self.temp, 0o755 if mode & 0o044 else 0o700)
-            _fsync_directory(self.temp)
+            fsync_directory(self.temp)
         except OSError as error:
             self.discard()
             raise _os_error(self.path, error) from None
@@ -128,7 +128,7 @@ class StagedDirectory:
         """rename(2) replaces the target only if it is missing or an empty directory."""
         try:
             os.rename(self.temp, self.path)
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
         except OSError as error:
             self.discard()
             if error.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
