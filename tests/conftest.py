@@ -25,6 +25,8 @@ EXTERNAL_VECTORS_DIR = REPO_ROOT.parent / "shared" / "vectors-external"
 # asserts speed. HYPOTHESIS_PROFILE=thorough runs ten times as many examples.
 settings.register_profile("domvia", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", deadline=None, max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+# Mutation testing runs the suite once per mutant: fewer examples keep it within hours (tests/README.md).
+settings.register_profile("mutation", deadline=None, max_examples=15, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "domvia"))
 
 
