@@ -9,15 +9,8 @@ import {
   sealAttachment,
 } from '../src/index.mjs';
 import { chunkOffset } from '../src/attachment.mjs';
+import { code } from '../testing/code.mjs';
 
-const code = (fn) => {
-  try {
-    fn();
-  } catch (e) {
-    return e.code;
-  }
-  return 'no error';
-};
 
 const data = (n) => Uint8Array.from({ length: n }, (_, i) => (i * 131 + 7) & 0xff);
 

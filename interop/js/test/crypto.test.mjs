@@ -16,15 +16,8 @@ import {
 import { ed25519VerifyStrict, validateX25519Public } from '../src/ed25519.mjs';
 import { inclusionPath, merkleRoot, verifyInclusion } from '../src/merkle.mjs';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { code } from '../testing/code.mjs';
 
-const code = (fn) => {
-  try {
-    fn();
-  } catch (e) {
-    return e.code;
-  }
-  return 'no error';
-};
 const enc = (s) => new TextEncoder().encode(s);
 
 test('seal and open with a room key, both suites, both wire forms', async () => {

@@ -3,15 +3,8 @@ import assert from 'node:assert/strict';
 import { b64uDecode, b64uEncode, checkId } from '../src/encoding.mjs';
 import { JsonNonInteger, canonicalJson, parseStrict } from '../src/json.mjs';
 import { padme, pad, unpad } from '../src/padding.mjs';
+import { code } from '../testing/code.mjs';
 
-const code = (fn) => {
-  try {
-    fn();
-  } catch (e) {
-    return e.code;
-  }
-  return 'no error';
-};
 
 test('base64url is strict: no padding, URL alphabet, canonical trailing bits, exact length', () => {
   for (let n = 0; n < 40; n++) {
