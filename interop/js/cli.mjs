@@ -19,7 +19,6 @@
 //   batch         {requests: [{command, input}]}   -> {responses: [result | {error, message}]}  (one process, many calls)
 import { readFileSync } from 'node:fs';
 import {
-  Identity,
   KeyRing,
   PublicIdentity,
   RoomKey,
@@ -31,18 +30,9 @@ import {
   toHex,
 } from './src/index.mjs';
 import { FormatError, UnsupportedError } from './src/errors.mjs';
+import { privateIdentity } from './conformance/ops.mjs';
 
 const hex = (s, field) => fromHex(s, field);
-
-async function privateIdentity(p) {
-  if (!p || typeof p !== 'object') throw new FormatError('identity', 'a private identity object is required');
-  return Identity.fromKeys({
-    id: p.id,
-    x25519: hex(p.x25519, 'x25519'),
-    ed25519: hex(p.ed25519, 'ed25519'),
-    xwing: p.xwing ? hex(p.xwing, 'xwing') : null,
-  });
-}
 
 function publicIdentity(p) {
   return PublicIdentity.fromJSON(typeof p === 'string' ? p : JSON.stringify(p));

@@ -39,6 +39,7 @@ export function publicIdentity(obj) {
 }
 
 export async function privateIdentity(p) {
+  if (!p || typeof p !== 'object') throw new FormatError('identity', 'a private identity object is required');
   return Identity.fromKeys({
     id: p.id,
     x25519: hex(p.x25519, 'x25519'),
