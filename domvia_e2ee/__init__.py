@@ -6,27 +6,34 @@ argument and every id is keyword-only and authenticated. Low-level pieces live i
 domvia_e2ee.hazmat and are not part of this surface.
 """
 
-from .bundle import Bundle, Slice
 from .errors import (
-    AuthenticationError, DomviaError, FormatError, InvalidKeyError, KeyExhaustedError, NotRecipientError,
-    PolicyError, ReplayError, StaleEpochError, UnauthorizedError, UnknownKeyError, UnknownSenderError,
+    AuthenticationError, DomviaError, DowngradeError, ForkError, FormatError, GapError, InvalidKeyError,
+    KeyExhaustedError, NotMemberError, NotRecipientError, PolicyError, ReplayError, StaleEpochError,
+    UnauthorizedError, UnknownKeyError, UnknownSenderError,
 )
+from .group.bundle import Announcement, Bundle, Slice
+from .group.forks import ForkEvidence
+from .group.header import RoomPolicy
+from .group.history import HistoryBundle
+from .group.keyring import Accepted, KeyRing
+from .group.keyring_state import keyring_from_plaintext, keyring_to_plaintext
+from .group.members import MemberProofFile
+from .group.room import Room, Rotation
 from .hazmat.suites import Suite
-from .history import HistoryBundle
 from .identity import Identity, PublicIdentity
-from .keyring import Accepted, KeyRing
 from .keys import RoomKey
 from .message import SealedMessage
-from .room import Room, Rotation, RotationPolicy
 from .sealing import OpenedMessage, open, open_unsigned, seal, seal_unsigned  # noqa: A004
 from .wrap import WrapKem
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Accepted", "AuthenticationError", "Bundle", "DomviaError", "FormatError", "HistoryBundle", "Identity",
-    "InvalidKeyError", "KeyExhaustedError", "KeyRing", "NotRecipientError", "OpenedMessage", "PolicyError",
-    "PublicIdentity", "ReplayError", "Room", "RoomKey", "Rotation", "RotationPolicy", "SealedMessage", "Slice",
+    "Accepted", "Announcement", "AuthenticationError", "Bundle", "DomviaError", "DowngradeError", "ForkError",
+    "ForkEvidence", "FormatError", "GapError", "HistoryBundle", "Identity", "InvalidKeyError", "KeyExhaustedError",
+    "KeyRing", "MemberProofFile", "NotMemberError", "NotRecipientError", "OpenedMessage", "PolicyError",
+    "PublicIdentity", "ReplayError", "Room", "RoomKey", "RoomPolicy", "Rotation", "SealedMessage", "Slice",
     "StaleEpochError", "Suite", "UnauthorizedError", "UnknownKeyError", "UnknownSenderError", "WrapKem",
+    "keyring_from_plaintext", "keyring_to_plaintext",
     "open", "open_unsigned", "seal", "seal_unsigned",
 ]

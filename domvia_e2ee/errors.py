@@ -5,6 +5,8 @@ Codes are stable strings shared with the spec, the vectors and other implementat
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomviaError(Exception):
     """Root of every error raised by domvia-e2ee."""
@@ -56,6 +58,34 @@ class StaleEpochError(DomviaError):
     code = "E_STALE"
 
 
+class NotMemberError(DomviaError):
+    """The epoch is held as a link only: this participant was not a member then."""
+
+    code = "E_NOT_MEMBER"
+
+
+class GapError(DomviaError):
+    """A bundle, slice or announcement is more than one epoch ahead: fetch the epochs in between."""
+
+    code = "E_GAP"
+
+
+class DowngradeError(DomviaError):
+    """A header lowers the KEM without saying so, or a history bundle uses another KEM than its anchor."""
+
+    code = "E_DOWNGRADE"
+
+
+class ForkError(DomviaError):
+    """Two authorised histories of one room. `.evidence` (a group.forks.ForkEvidence) proves it to anyone."""
+
+    code = "E_FORK"
+
+    def __init__(self, evidence: Any) -> None:
+        self.evidence = evidence
+        super().__init__(f"fork in room {evidence.room_id!r} at epoch {evidence.epoch} ({evidence.kind})")
+
+
 class UnauthorizedError(DomviaError):
     """The signer of a bundle is not allowed to rotate or share keys for this room."""
 
@@ -95,6 +125,10 @@ ALL_ERRORS: tuple[type[DomviaError], ...] = (
     UnknownSenderError,
     ReplayError,
     StaleEpochError,
+    NotMemberError,
+    GapError,
+    DowngradeError,
+    ForkError,
     UnauthorizedError,
     NotRecipientError,
     PolicyError,

@@ -45,7 +45,7 @@ class PublicIdentity:
         self.x25519 = curves.check_x25519_public(bytes(x25519), "enc")
         self.ed25519 = curves.check_ed25519_public(bytes(ed25519), "sig")
         self.xwing = None if xwing is None else xwing_public_checked(bytes(xwing))
-        self.fingerprint: bytes = _fingerprint(self.participant_id, self.x25519, self.ed25519, self.xwing)
+        self.fingerprint: bytes = fingerprint_of(self.participant_id, self.x25519, self.ed25519, self.xwing)
 
     def __repr__(self) -> str:
         return f"PublicIdentity({self.participant_id!r}, fingerprint={self.fingerprint.hex()[:16]}…)"
@@ -103,7 +103,7 @@ def xwing_public_checked(public: bytes) -> bytes:
     return public
 
 
-def _fingerprint(participant_id: str, x25519: bytes, ed25519: bytes, pq: bytes | None) -> bytes:
+def fingerprint_of(participant_id: str, x25519: bytes, ed25519: bytes, pq: bytes | None) -> bytes:
     w = Writer(labels.FINGERPRINT).str8(participant_id).raw(x25519).raw(ed25519).bytes16(pq or b"")
     return hashlib.sha256(w.getvalue()).digest()
 

@@ -1,4 +1,7 @@
-"""Every label, info string and magic number of format version 1, in one place.
+"""Every label, info string and magic number, in one place.
+
+Messages, wraps, attachments and key files are format version 1; the group-state structures
+(bundles, slices, announcements, member proofs, history bundles) are format version 2.
 
 The spec (spec/labels.md) lists the same bytes; tests/test_labels.py keeps the two in step.
 A label is never reused for a second purpose: that is the domain separation between
@@ -10,12 +13,15 @@ from __future__ import annotations
 from typing import Final
 
 FORMAT_VERSION: Final = 1
+GROUP_FORMAT_VERSION: Final = 2
 
 # Binary magics: "DV", one type letter, the format version.
 MAGIC_MESSAGE: Final = b"DVM\x01"
-MAGIC_BUNDLE: Final = b"DVB\x01"
-MAGIC_SLICE: Final = b"DVS\x01"
-MAGIC_HISTORY: Final = b"DVH\x01"
+MAGIC_BUNDLE: Final = b"DVB\x02"
+MAGIC_SLICE: Final = b"DVS\x02"
+MAGIC_EPOCH: Final = b"DVE\x02"
+MAGIC_MEMBER_PROOF: Final = b"DVP\x02"
+MAGIC_HISTORY: Final = b"DVH\x02"
 MAGIC_ATTACHMENT: Final = b"DVA\x01"
 
 # Room key schedule (HKDF-SHA256).
@@ -31,12 +37,14 @@ SIG_MESSAGE: Final = b"domvia-e2ee/v1 message-sig"
 INFO_WRAP: Final = b"domvia-e2ee/v1 wrap"
 INFO_HISTORY_WRAP: Final = b"domvia-e2ee/v1 history-wrap"
 
-# Signatures over bundle headers.
-SIG_BUNDLE: Final = b"domvia-e2ee/v1 bundle-sig"
-SIG_HISTORY: Final = b"domvia-e2ee/v1 history-sig"
+# Group state (format version 2): signatures over epoch headers and history bundles, and
+# the hash that chains each epoch header to the one before.
+SIG_EPOCH: Final = b"domvia-e2ee/v2 epoch-sig"
+SIG_HISTORY: Final = b"domvia-e2ee/v2 history-sig"
+EPOCH_HASH: Final = b"domvia-e2ee/v2 epoch-hash"
 
 # Member tree (RFC 9162-style Merkle tree, domain-separated hashing).
-TREE_LEAF: Final = b"\x00domvia-e2ee/v1 member"
+TREE_LEAF: Final = b"\x00domvia-e2ee/v2 member"
 TREE_NODE: Final = b"\x01"
 
 # Identities.

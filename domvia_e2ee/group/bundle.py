@@ -1,0 +1,216 @@
+"""Bundles, slices and announcements: three deliveries of one signed epoch header (spec/bundle.md).
+
+A bundle lists every member; a slice is one member's entry and path plus the rotator's proof;
+an announcement is the signed header and the rotator's proof alone, for participants who are not
+members of the epoch but keep the room's chain. Acceptance lives in verify.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from .. import labels
+from ..encoding import Reader, Writer
+from ..errors import FormatError
+from ..hazmat import curves, merkle
+from ..identity import Identity, PublicIdentity
+from ..keys import RoomKey
+from ..wrap import Progress, WrapKem, wrap_many
+from .header import MAX_MEMBERS, NO_PREVIOUS, Admin, EpochHeader, Flag, RoomPolicy, check_admins
+from .members import Member, MemberProof, open_reader, read_path, write_path
+
+MAX_BUNDLE_BYTES: Final = 128 << 20
+MAX_SLICE_BYTES: Final = 64 << 10
+
+
+@dataclass(frozen=True)
+class SignedHeader:
+    """A header, its signature and the rotator's authority proof (member-rotated rooms only)."""
+
+    header: EpochHeader
+    signature: bytes
+    authority: MemberProof | None
+
+    def write(self, w: Writer) -> Writer:
+        w.raw(self.header.to_bytes()).raw(self.signature)
+        if self.authority is None:
+            return w.u8(0)
+        return self.authority.write(w.u8(1))
+
+    @classmethod
+    def read(cls, r: Reader) -> SignedHeader:
+        header = EpochHeader.read(r)
+        signature = r.raw(curves.SIGNATURE_SIZE, "signature")
+        present = r.u8("authority")
+        if present not in (0, 1):
+            raise FormatError("authority", "presence byte must be 0 or 1")
+        return cls(header, signature, MemberProof.read(r, "authority") if present else None)
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """The signed header of an epoch with the rotator's member proof: a link of the chain."""
+
+    signed: SignedHeader
+    rotator: MemberProof
+
+    @property
+    def header(self) -> EpochHeader:
+        return self.signed.header
+
+    def to_bytes(self) -> bytes:
+        return self.rotator.write(self.signed.write(Writer(labels.MAGIC_EPOCH))).getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Announcement:
+        r = open_reader(data, labels.MAGIC_EPOCH, "announcement", MAX_SLICE_BYTES)
+        signed = SignedHeader.read(r)
+        rotator = MemberProof.read(r, "rotator", signed.header.kem)
+        r.end()
+        return cls(signed, rotator)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One member's view of a bundle: the announcement plus its own entry and inclusion path."""
+
+    signed: SignedHeader
+    rotator: MemberProof
+    member: Member
+    index: int
+    path: tuple[bytes, ...]
+
+    @property
+    def header(self) -> EpochHeader:
+        return self.signed.header
+
+    def to_bytes(self) -> bytes:
+        w = self.rotator.write(self.signed.write(Writer(labels.MAGIC_SLICE)))
+        self.member.write(w)
+        return write_path(w.u32(self.index), self.path).getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Slice:
+        r = open_reader(data, labels.MAGIC_SLICE, "slice", MAX_SLICE_BYTES)
+        signed = SignedHeader.read(r)
+        rotator = MemberProof.read(r, "rotator", signed.header.kem)
+        member = Member.read(r, signed.header.kem)
+        index = r.u32("index")
+        path = read_path(r, "path")
+        r.end()
+        return cls(signed, rotator, member, index, path)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A whole rotation: the signed header and every member's entry."""
+
+    signed: SignedHeader
+    members: tuple[Member, ...]
+    # A cache of the member tree. init=False so that dataclasses.replace() starts it empty:
+    # a copied cache would vouch for the old members of a bundle whose members were replaced.
+    _tree: list[merkle.Tree] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def header(self) -> EpochHeader:
+        return self.signed.header
+
+    def to_bytes(self) -> bytes:
+        w = self.signed.write(Writer(labels.MAGIC_BUNDLE))
+        for member in self.members:
+            member.write(w)
+        return w.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Bundle:
+        r = open_reader(data, labels.MAGIC_BUNDLE, "bundle", MAX_BUNDLE_BYTES)
+        signed = SignedHeader.read(r)
+        members = tuple(Member.read(r, signed.header.kem) for _ in range(signed.header.member_count))
+        r.end()
+        bundle = cls(signed, members)
+        bundle.check()
+        return bundle
+
+    def check(self) -> None:
+        """The structural rules a parsed bundle obeys, for bundles built in memory too."""
+        if len(self.members) != self.header.member_count:
+            raise FormatError("member_count", "does not match the members listed")
+        for before, after in itertools.pairwise(self.members):
+            if before.participant_id.encode() >= after.participant_id.encode():
+                raise FormatError("members", "must be sorted by id with no duplicates")
+
+    def tree(self) -> merkle.Tree:
+        if not self._tree:
+            self._tree.append(merkle.Tree([m.entry.leaf() for m in self.members]))
+        return self._tree[0]
+
+    def index_of(self, participant_id: str) -> int | None:
+        lo, hi, target = 0, len(self.members), participant_id.encode()
+        while lo < hi:  # members are sorted by id bytes: bisect, not scan, for 100,000 members
+            mid = (lo + hi) // 2
+            if self.members[mid].participant_id.encode() < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < len(self.members) and self.members[lo].participant_id == participant_id else None
+
+    def proof_for(self, participant_id: str) -> MemberProof:
+        """A member's proof in this epoch: what the server serves for a sender, and a rotator attaches."""
+        index = self._require(participant_id)
+        return MemberProof(self.members[index].entry, index, tuple(self.tree().path(index)))
+
+    def slice_for(self, participant_id: str) -> Slice:
+        """The slice of one member. Raises KeyError for an id that is not a member."""
+        index = self._require(participant_id)
+        return Slice(self.signed, self.proof_for(self.header.rotator_id), self.members[index], index,
+                     tuple(self.tree().path(index)))
+
+    def announcement(self) -> Announcement:
+        return Announcement(self.signed, self.proof_for(self.header.rotator_id))
+
+    def _require(self, participant_id: str) -> int:
+        index = self.index_of(participant_id)
+        if index is None:
+            raise KeyError(participant_id)
+        return index
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a rotation decides besides the key and the members."""
+
+    previous: bytes = NO_PREVIOUS
+    policy: RoomPolicy = RoomPolicy()
+    admins: tuple[Admin, ...] = ()
+    downgrade: bool = False
+    authority: MemberProof | None = None
+
+
+def build_bundle(rotator: Identity, key: RoomKey, members: Sequence[PublicIdentity], *, kem: WrapKem,
+                 issued_at: int, plan: Plan, progress: Progress | None = None) -> Bundle:
+    """Wraps key to every member, builds the member tree and signs the header."""
+    ordered = sorted(members, key=lambda m: m.participant_id.encode())
+    if len({m.participant_id for m in ordered}) != len(ordered):
+        raise ValueError("duplicate member id")
+    if not 1 <= len(ordered) <= MAX_MEMBERS:
+        raise ValueError(f"a room has 1 to {MAX_MEMBERS} members")
+    return assemble(rotator, key, ordered, wrap_many(key, ordered, kem, progress), kem=kem, issued_at=issued_at,
+                    plan=plan)
+
+
+def assemble(rotator: Identity, key: RoomKey, ordered: Sequence[PublicIdentity], wrapped: Sequence[bytes], *,
+             kem: WrapKem, issued_at: int, plan: Plan) -> Bundle:
+    """Builds the tree and signs, given members sorted by id and their wrapped keys."""
+    check_admins(plan.admins)
+    members = tuple(Member.make(m, w) for m, w in zip(ordered, wrapped, strict=True))
+    tree = merkle.Tree([m.entry.leaf() for m in members])
+    flags = (Flag.MEMBERS_MAY_ROTATE if plan.policy.members_may_rotate else Flag(0)) | (
+        Flag.DOWNGRADE if plan.downgrade else Flag(0))
+    header = EpochHeader(kem, key.suite, key.room_id, key.epoch, key.key_id, plan.previous, rotator.participant_id,
+                         issued_at, flags, plan.policy, plan.admins, len(members), tree.root)
+    bundle = Bundle(SignedHeader(header, rotator.sign(header.signed_bytes()), plan.authority), members)
+    bundle._tree.append(tree)
+    return bundle

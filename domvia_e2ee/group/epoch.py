@@ -1,0 +1,49 @@
+"""What a participant holds about one epoch of one room: its place in the chain, its key (unless
+the participant was not a member then) and its roster (every member, or those proved so far)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..encoding import Writer
+from ..keys import RoomKey
+from .. import labels
+from .header import EpochHeader
+from .members import MemberProof, RosterEntry, write_path
+
+SOURCES = ("bundle", "slice", "link", "history")
+
+
+@dataclass
+class EpochRecord:
+    header: EpochHeader
+    header_bytes: bytes
+    # The signature, authority and rotator proof, to rebuild the announcement as fork evidence;
+    # None for an epoch learnt from history, whose header is vouched for by the chain alone.
+    signature: bytes | None
+    authority: MemberProof | None
+    rotator: MemberProof | None
+    key: RoomKey | None
+    roster: dict[str, RosterEntry]
+    complete: bool
+    source: str
+    messages: int = field(default=0)
+
+    @property
+    def epoch(self) -> int:
+        return self.header.epoch
+
+    def member(self, participant_id: str) -> RosterEntry | None:
+        return self.roster.get(participant_id)
+
+    def announcement(self) -> bytes | None:
+        """MAGIC_EPOCH || header || signature || authority || rotator proof (spec/bundle.md)."""
+        if self.signature is None or self.rotator is None:
+            return None
+        w = Writer(labels.MAGIC_EPOCH).raw(self.header_bytes).raw(self.signature)
+        if self.authority is None:
+            w.u8(0)
+        else:
+            self.authority.write(w.u8(1))
+        self.rotator.entry.write(w).u32(self.rotator.index)
+        return write_path(w, self.rotator.path).getvalue()

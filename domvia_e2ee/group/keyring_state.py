@@ -1,0 +1,159 @@
+"""The key ring's PLAINTEXT export form (spec/files.md). It holds room keys in the clear: store it only
+inside the storage package's passphrase envelope (storage.keyring_file), never as it is.
+
+Loading is strict and all-or-nothing: a bad field raises FormatError naming it, and no KeyRing is
+returned half-built. The chain is re-checked on load (each header hashes into the next one's
+`previous`), so a file edited without the passphrase cannot splice in another room's history.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from ..encoding import Reader, Writer, b64decode, b64encode, check_epoch, check_fields, check_id, get_int, get_str
+from ..errors import FormatError
+from ..identity import Identity, PublicIdentity
+from ..keys import MAX_MESSAGES_PER_SENDER, RoomKey
+from .epoch import SOURCES, EpochRecord
+from .forks import ForkEvidence
+from .header import EpochHeader
+from .keyring import KeyRing
+from .members import MemberProof, RosterEntry
+
+VERSION = 2
+U64_MAX = (1 << 64) - 1
+_FIELDS = ("v", "owner", "owner_fingerprint", "allow_unsigned", "replay_capacity", "live_epochs", "directory",
+           "anchors", "rooms", "replay", "forks")
+_RECORD = ("header", "signature", "authority", "rotator", "secret", "roster", "complete", "source", "messages",
+           "sealed")
+
+
+def _proof(proof: MemberProof | None) -> str | None:
+    return None if proof is None else b64encode(proof.write(Writer()).getvalue())
+
+
+def _dump_record(record: EpochRecord, owner_id: str) -> dict[str, Any]:
+    return {
+        "header": b64encode(record.header_bytes),
+        "signature": None if record.signature is None else b64encode(record.signature),
+        "authority": _proof(record.authority), "rotator": _proof(record.rotator),
+        "secret": None if record.key is None else b64encode(bytes(record.key)),
+        "roster": [b64encode(e.write(Writer()).getvalue()) for _, e in sorted(record.roster.items())],
+        "complete": record.complete, "source": record.source, "messages": record.messages,
+        "sealed": 0 if record.key is None else record.key.sealed_count(owner_id),
+    }
+
+
+def keyring_to_plaintext(ring: KeyRing) -> dict[str, Any]:
+    """Every secret of the key ring, in the clear. Encrypt it (storage.keyring_file) before storing it."""
+    owner = ring.owner
+    return {
+        "v": VERSION, "owner": owner.participant_id, "owner_fingerprint": b64encode(owner.public.fingerprint),
+        "allow_unsigned": ring.allow_unsigned, "replay_capacity": ring._replay.capacity,
+        "live_epochs": ring._replay.live_epochs,
+        "directory": [i.to_dict() for i in sorted(ring.directory(), key=lambda i: i.participant_id)],
+        "anchors": {room: sorted(b64encode(f) for f in fps) for room, fps in sorted(ring._anchors.items())},
+        "rooms": {room: [_dump_record(ring.record(room, e), owner.participant_id) for e in ring.epochs(room)]
+                  for room in ring.rooms()},
+        "replay": ring._replay.dump(),
+        "forks": [e.to_dict() for room in sorted(ring._forks) for e in ring._forks[room]],
+    }
+
+
+def _count(obj: dict[str, Any], key: str, high: int) -> int:
+    """A count read back from the file: a negative sealed count would extend the nonce budget."""
+    value = get_int(obj, key)
+    if not 0 <= value <= high:
+        raise FormatError(key, f"must be from 0 to {high}")
+    return value
+
+
+def _read_proof(text: Any, field: str) -> MemberProof | None:
+    if text is None:
+        return None
+    r = Reader(b64decode(text, field))
+    proof = MemberProof.read(r, field)
+    r.end(field)
+    return proof
+
+
+def _read_entry(text: Any) -> RosterEntry:
+    r = Reader(b64decode(text, "roster"))
+    entry = RosterEntry.read(r, "roster", None)
+    r.end("roster")
+    return entry
+
+
+def _load_record(obj: Any, room_id: str, owner_id: str) -> EpochRecord:
+    if not isinstance(obj, dict):
+        raise FormatError("rooms.epoch", "must be an object")
+    check_fields(obj, _RECORD)
+    header_bytes = b64decode(obj["header"], "header")
+    header = EpochHeader.from_bytes(header_bytes)
+    if header.room_id != room_id:
+        raise FormatError("header", "belongs to another room")
+    key = None
+    if obj["secret"] is not None:
+        key = RoomKey(b64decode(obj["secret"], "secret", size=32), room_id=room_id, epoch=header.epoch,
+                      suite=header.suite)
+        if not key.matches(header.key_id):
+            raise FormatError("secret", "does not match the header's key id")
+        key._restore_sealed_count(owner_id, _count(obj, "sealed", MAX_MESSAGES_PER_SENDER))
+    roster = {e.participant_id: e for e in (_read_entry(t) for t in obj["roster"])}
+    source = get_str(obj, "source")
+    if source not in SOURCES or not isinstance(obj["complete"], bool):
+        raise FormatError("source", "unknown source or malformed completeness")
+    signature = None if obj["signature"] is None else b64decode(obj["signature"], "signature", size=64)
+    return EpochRecord(header, header_bytes, signature, _read_proof(obj["authority"], "authority"),
+                       _read_proof(obj["rotator"], "rotator"), key, roster, obj["complete"], source,
+                       _count(obj, "messages", U64_MAX))
+
+
+def _load_room(ring: KeyRing, room_id: str, records: Any) -> None:
+    loaded = [_load_record(r, room_id, ring.owner.participant_id) for r in records]
+    epochs = [r.epoch for r in loaded]
+    if not loaded or epochs != list(range(epochs[0], epochs[0] + len(epochs))):
+        raise FormatError("rooms", "epochs must be a contiguous range")
+    for before, after in zip(loaded, loaded[1:], strict=False):
+        if not hmac.compare_digest(after.header.previous, before.header.epoch_hash()):
+            raise FormatError("rooms", "the epochs do not form a chain")
+    ring._rooms[room_id] = {r.epoch: r for r in loaded}
+
+
+def _load_replay(ring: KeyRing, rooms: Any) -> None:
+    for room, epochs in dict(rooms).items():
+        for epoch, closed, seen in epochs:
+            entries = {(check_id(s, "replay"), check_id(m, "replay")): int(bits) for s, m, bits in seen}
+            if not isinstance(closed, bool) or any(not 1 <= b <= 3 for b in entries.values()):
+                raise FormatError("replay", "malformed entry")
+            ring._replay.restore(check_id(room, "replay"), check_epoch(epoch, "replay"), closed, entries)
+
+
+def keyring_from_plaintext(obj: dict[str, Any], owner: Identity) -> KeyRing:
+    """The inverse of keyring_to_plaintext. Refuses a key ring of another identity, even under the same id."""
+    check_fields(obj, _FIELDS)
+    if get_int(obj, "v") != VERSION:
+        raise FormatError("v", "unsupported key ring version")
+    if obj["owner"] != owner.participant_id or not hmac.compare_digest(
+            b64decode(obj["owner_fingerprint"], "owner_fingerprint", size=32), owner.public.fingerprint):
+        raise FormatError("owner", "this key ring belongs to another identity")
+    if not isinstance(obj["allow_unsigned"], bool):
+        raise FormatError("allow_unsigned", "must be true or false")
+    try:
+        ring = KeyRing(owner, replay_capacity=get_int(obj, "replay_capacity"), live_epochs=get_int(obj, "live_epochs"),
+                       allow_unsigned=obj["allow_unsigned"])
+        for item in obj["directory"]:
+            identity = PublicIdentity.from_dict(item)
+            if identity.participant_id != owner.participant_id:
+                ring.add_identity(identity)
+        for room, fingerprints in dict(obj["anchors"]).items():
+            ring._anchors[check_id(room, "anchors")] = {b64decode(f, "anchors", size=32) for f in fingerprints}
+        for room, records in dict(obj["rooms"]).items():
+            _load_room(ring, check_id(room, "rooms"), records)
+        _load_replay(ring, obj["replay"])
+        for item in obj["forks"]:
+            ring._keep(ForkEvidence.from_dict(item))
+    except (TypeError, ValueError, AttributeError, KeyError):
+        raise FormatError("keyring", "malformed structure") from None
+    return ring

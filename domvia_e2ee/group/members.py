@@ -1,0 +1,171 @@
+"""Members of an epoch: entries carrying each member's whole public identity, the member tree's
+leaves, and member proofs (spec/bundle.md, "Member tree" and "Member proof").
+
+A roster entry is what a holder knows of one member of one epoch: its keys, straight from the
+signed tree. Keys are validated when first used (identity()), not when a 10,000-member bundle is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from .. import labels
+from ..encoding import Reader, Writer, check_epoch, check_id
+from ..errors import FormatError
+from ..hazmat import merkle, xwing
+from ..identity import PublicIdentity, fingerprint_of
+from ..wrap import WrapKem
+
+MAX_PROOF_FILE_BYTES: Final = 64 << 10
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One member of one epoch: id, keys, fingerprint and the digest of its wrapped key."""
+
+    participant_id: str
+    x25519: bytes
+    ed25519: bytes
+    xwing: bytes
+    wrapped_digest: bytes
+    fingerprint: bytes
+
+    @classmethod
+    def make(cls, participant_id: str, x25519: bytes, ed25519: bytes, xwing_public: bytes,
+             wrapped_digest: bytes) -> RosterEntry:
+        fingerprint = fingerprint_of(participant_id, x25519, ed25519, xwing_public or None)
+        return cls(participant_id, x25519, ed25519, xwing_public, wrapped_digest, fingerprint)
+
+    @classmethod
+    def of(cls, identity: PublicIdentity, wrapped_digest: bytes) -> RosterEntry:
+        return cls(identity.participant_id, identity.x25519, identity.ed25519, identity.xwing or b"",
+                   wrapped_digest, identity.fingerprint)
+
+    def leaf(self) -> bytes:
+        return member_leaf(self.participant_id, self.fingerprint, self.wrapped_digest)
+
+    def identity(self) -> PublicIdentity:
+        """The member's public identity; raises InvalidKeyError (E_BAD_KEY) for an unusable key."""
+        return PublicIdentity(self.participant_id, x25519=self.x25519, ed25519=self.ed25519,
+                              xwing=self.xwing or None)
+
+    def write_keys(self, w: Writer) -> Writer:
+        return w.str8(self.participant_id).raw(self.x25519).raw(self.ed25519).bytes16(self.xwing)
+
+    def write(self, w: Writer) -> Writer:
+        return self.write_keys(w).raw(self.wrapped_digest)
+
+    @classmethod
+    def read(cls, r: Reader, field: str, kem: WrapKem | None) -> RosterEntry:
+        participant_id, x25519, ed25519, pq = read_keys(r, field, kem)
+        return cls.make(participant_id, x25519, ed25519, pq, r.raw(32, f"{field}.wrapped_digest"))
+
+
+def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, bytes, bytes]:
+    participant_id = check_id(r.str8(f"{field}.id"), f"{field}.id")
+    x25519 = r.raw(32, f"{field}.x25519")
+    ed25519 = r.raw(32, f"{field}.ed25519")
+    pq = r.bytes16(f"{field}.xwing")
+    if len(pq) not in (0, xwing.PUBLIC_KEY_SIZE) or (kem is WrapKem.MLKEM768_X25519 and not pq):
+        raise FormatError(f"{field}.xwing", f"must be {xwing.PUBLIC_KEY_SIZE} bytes (or empty in a classic epoch)")
+    return participant_id, x25519, ed25519, pq
+
+
+def member_leaf(participant_id: str, fingerprint: bytes, wrapped_digest: bytes) -> bytes:
+    return merkle.leaf_hash(Writer().str8(participant_id).raw(fingerprint).raw(wrapped_digest).getvalue())
+
+
+@dataclass(frozen=True)
+class Member:
+    """A bundle's member entry: the roster entry plus the wrapped key itself."""
+
+    entry: RosterEntry
+    wrapped: bytes
+
+    @property
+    def participant_id(self) -> str:
+        return self.entry.participant_id
+
+    @classmethod
+    def make(cls, identity: PublicIdentity, wrapped: bytes) -> Member:
+        return cls(RosterEntry.of(identity, hashlib.sha256(wrapped).digest()), wrapped)
+
+    def write(self, w: Writer) -> None:
+        self.entry.write_keys(w).bytes16(self.wrapped)
+
+    @classmethod
+    def read(cls, r: Reader, kem: WrapKem, field: str = "member") -> Member:
+        participant_id, x25519, ed25519, pq = read_keys(r, field, kem)
+        wrapped = r.bytes16(f"{field}.wrapped_key")
+        if len(wrapped) != kem.wrapped_size:
+            raise FormatError(f"{field}.wrapped_key", f"must be {kem.wrapped_size} bytes")
+        return cls(RosterEntry.make(participant_id, x25519, ed25519, pq, hashlib.sha256(wrapped).digest()), wrapped)
+
+
+@dataclass(frozen=True)
+class MemberProof:
+    """One identity's leaf and inclusion path in an epoch's member tree."""
+
+    entry: RosterEntry
+    index: int
+    path: tuple[bytes, ...]
+
+    def write(self, w: Writer) -> Writer:
+        self.entry.write(w).u32(self.index)
+        return write_path(w, self.path)
+
+    @classmethod
+    def read(cls, r: Reader, field: str, kem: WrapKem | None = None) -> MemberProof:
+        entry = RosterEntry.read(r, field, kem)
+        return cls(entry, r.u32(f"{field}.index"), read_path(r, f"{field}.path"))
+
+    def verifies(self, size: int, root: bytes) -> bool:
+        return merkle.verify_inclusion(self.entry.leaf(), self.index, size, self.path, root)
+
+
+def write_path(w: Writer, path: Sequence[bytes]) -> Writer:
+    w.u8(len(path))
+    for node in path:
+        w.raw(node)
+    return w
+
+
+def read_path(r: Reader, field: str) -> tuple[bytes, ...]:
+    size = r.u8(field)
+    if size > merkle.MAX_PATH:
+        raise FormatError(field, "longer than any tree allows")
+    return tuple(r.raw(merkle.HASH_SIZE, field) for _ in range(size))
+
+
+@dataclass(frozen=True)
+class MemberProofFile:
+    """A member proof as the product server serves it: which room and epoch it is for."""
+
+    room_id: str
+    epoch: int
+    proof: MemberProof
+
+    def to_bytes(self) -> bytes:
+        return self.proof.write(Writer(labels.MAGIC_MEMBER_PROOF).str8(self.room_id).u32(self.epoch)).getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MemberProofFile:
+        r = open_reader(data, labels.MAGIC_MEMBER_PROOF, "member proof", MAX_PROOF_FILE_BYTES)
+        room_id = check_id(r.str8("room_id"), "room_id")
+        epoch = check_epoch(r.u32("epoch"))
+        proof = MemberProof.read(r, "proof")
+        r.end()
+        return cls(room_id, epoch, proof)
+
+
+def open_reader(data: bytes, magic: bytes, what: str, limit: int) -> Reader:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise FormatError(what, "must be bytes")
+    if len(data) > limit:
+        raise FormatError(what, f"larger than {limit} bytes")
+    if bytes(data[:4]) != magic:
+        raise FormatError("magic", f"not a version {magic[3]} {what}")
+    return Reader(bytes(data), 4)

@@ -1,0 +1,89 @@
+"""Replay state per (room, epoch) with bounded memory (spec/keyring.md, "Replay state").
+
+Nothing is ever evicted from an epoch's set: a full epoch is closed instead (live messages in it
+become E_STALE), and the state of a room's older epochs is dropped whole. So no authentic message
+can open a second time as new, and one room's traffic cannot push out another's entries.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ..errors import PolicyError, ReplayError, StaleEpochError
+
+DEFAULT_CAPACITY: Final = 100_000
+DEFAULT_LIVE_EPOCHS: Final = 16
+SEALED: Final = 1
+OPENED: Final = 2
+
+
+class EpochReplay:
+    """(sender id, message id) -> SEALED | OPENED bits, for one epoch."""
+
+    __slots__ = ("seen", "closed")
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], int] = {}
+        self.closed = False
+
+
+class ReplayState:
+    """Every call names the room's latest held epoch: state is kept for the newest `live_epochs`."""
+
+    __slots__ = ("capacity", "live_epochs", "_rooms")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, live_epochs: int = DEFAULT_LIVE_EPOCHS) -> None:
+        if capacity < 1 or live_epochs < 1:
+            raise ValueError("replay capacity and live epochs must be positive")
+        self.capacity, self.live_epochs = capacity, live_epochs
+        self._rooms: dict[str, dict[int, EpochReplay]] = {}
+
+    def _epoch(self, room_id: str, epoch: int, latest: int) -> EpochReplay:
+        floor = latest - self.live_epochs
+        if epoch <= floor:
+            raise StaleEpochError(f"epoch {epoch} is more than {self.live_epochs} epochs old: live messages there are refused")
+        epochs = self._rooms.setdefault(room_id, {})
+        for old in [e for e in epochs if e <= floor]:
+            del epochs[old]
+        state = epochs.setdefault(epoch, EpochReplay())
+        if state.closed:
+            raise StaleEpochError(f"epoch {epoch} saw {self.capacity} messages: its replay state is full")
+        return state
+
+    def check_open(self, room_id: str, epoch: int, latest: int, sender_id: str, message_id: str) -> None:
+        """Raises E_STALE or E_REPLAY."""
+        if self._epoch(room_id, epoch, latest).seen.get((sender_id, message_id), 0) & OPENED:
+            raise ReplayError(f"message {message_id!r} from {sender_id!r} in epoch {epoch} was already opened")
+
+    def record_open(self, room_id: str, epoch: int, latest: int, sender_id: str, message_id: str) -> None:
+        self._mark(self._epoch(room_id, epoch, latest), (sender_id, message_id), OPENED)
+
+    def reserve_seal(self, room_id: str, epoch: int, sender_id: str, message_id: str) -> None:
+        """A sealer never reuses an id in an epoch: receivers would drop the second message as a replay."""
+        state = self._epoch(room_id, epoch, epoch)
+        if (sender_id, message_id) in state.seen:
+            raise PolicyError(f"message id {message_id!r} was already used in epoch {epoch}: choose another")
+        self._mark(state, (sender_id, message_id), SEALED)
+
+    def _mark(self, state: EpochReplay, entry: tuple[str, str], bit: int) -> None:
+        state.seen[entry] = state.seen.get(entry, 0) | bit
+        if len(state.seen) >= self.capacity:
+            state.closed = True
+
+    def forget_seal(self, room_id: str, epoch: int, sender_id: str, message_id: str) -> None:
+        """Undoes reserve_seal when sealing failed after it, so a rejected seal changes nothing."""
+        state = self._rooms.get(room_id, {}).get(epoch)
+        if state is not None and state.seen.get((sender_id, message_id)) == SEALED:
+            del state.seen[(sender_id, message_id)]
+            state.closed = False
+
+    def forget_room(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
+
+    def dump(self) -> dict[str, list[list[object]]]:
+        return {room: [[e, s.closed, [[a, b, bits] for (a, b), bits in sorted(s.seen.items())]]
+                       for e, s in sorted(epochs.items())] for room, epochs in sorted(self._rooms.items())}
+
+    def restore(self, room_id: str, epoch: int, closed: bool, seen: dict[tuple[str, str], int]) -> None:
+        state = self._rooms.setdefault(room_id, {}).setdefault(epoch, EpochReplay())
+        state.seen, state.closed = seen, closed

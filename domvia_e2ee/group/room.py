@@ -1,0 +1,234 @@
+"""Room: an admin's view of a room, derived from the newest epoch its key ring holds.
+
+Members, admins, policy, suite and KEM are read from the signed chain, never from a local file,
+so nothing stored beside the key ring can add a member or change an identity. Every change is a
+new epoch, committed to the Room only after the owner's key ring accepted its bundle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..encoding import check_id
+from ..errors import PolicyError
+from ..hazmat import merkle
+from ..hazmat.suites import DEFAULT_SUITE, Suite
+from ..identity import PublicIdentity
+from ..keys import RoomKey
+from ..wrap import Progress, WrapKem
+from .bundle import Announcement, Bundle, Plan, build_bundle
+from .epoch import EpochRecord
+from .header import NO_PREVIOUS, Admin, RoomPolicy
+from .history import HistoryBundle, SharedEpoch, build_history
+from .keyring import KeyRing
+from .members import MemberProof
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """The outputs of one change: the bundle (slices and announcement from it), history for joiners."""
+
+    bundle: Bundle
+    history: dict[str, HistoryBundle] = field(default_factory=dict)
+
+    @property
+    def epoch(self) -> int:
+        return self.bundle.header.epoch
+
+    def announcement(self) -> Announcement:
+        return self.bundle.announcement()
+
+
+class Room:
+    """The state of a room as its key ring's newest epoch says. Raises E_POLICY if that epoch's key or
+    full roster is not held (accept the full bundle first)."""
+
+    def __init__(self, keyring: KeyRing, room_id: str) -> None:
+        self.keyring = keyring
+        self.room_id = check_id(room_id, "room_id")
+        self._sync()
+
+    def __repr__(self) -> str:
+        return f"Room({self.room_id!r}, epoch={self.epoch}, members={len(self.members)})"
+
+    def _sync(self) -> None:
+        latest = self.keyring.latest_epoch(self.room_id)
+        if latest is None:
+            raise PolicyError(f"room {self.room_id!r} is not held")
+        if getattr(self, "epoch", None) == latest:
+            return
+        record = self.keyring.record(self.room_id, latest)
+        if record.key is None or not record.complete:
+            raise PolicyError(f"epoch {latest}: its key and full member list are needed: accept the full bundle")
+        self.epoch = latest
+        self.members: dict[str, PublicIdentity] = {i: self.keyring._validate(e) for i, e in record.roster.items()}
+
+    @property
+    def _record(self) -> EpochRecord:
+        return self.keyring.record(self.room_id, self.epoch)
+
+    @property
+    def admins(self) -> tuple[str, ...]:
+        return tuple(a for a, _ in self._record.header.admins)
+
+    @property
+    def policy(self) -> RoomPolicy:
+        return self._record.header.policy
+
+    @property
+    def suite(self) -> Suite:
+        return self._record.header.suite
+
+    @property
+    def kem(self) -> WrapKem:
+        return self._record.header.kem
+
+    @classmethod
+    def create(cls, keyring: KeyRing, room_id: str, members: Iterable[PublicIdentity] = (), *,
+               suite: Suite = DEFAULT_SUITE, kem: WrapKem = WrapKem.X25519, policy: RoomPolicy | None = None,
+               admins: Iterable[str] = (), progress: Progress | None = None) -> tuple[Room, Rotation]:
+        """A new room at epoch 1 whose creator is an admin (with the members named in admins).
+        Raises E_POLICY for a room the key ring holds or a member whose pinned identity differs."""
+        room_id = check_id(room_id, "room_id")
+        owner = keyring.owner.public
+        everyone = _check_pins(keyring, {m.participant_id: m for m in members} | {owner.participant_id: owner})
+        keyring.trust_admin(room_id, owner)
+        key = RoomKey.generate(room_id=room_id, epoch=1, suite=Suite(suite))
+        plan = Plan(NO_PREVIOUS, policy or RoomPolicy(), _admins(everyone, {owner.participant_id, *admins}))
+        bundle = build_bundle(keyring.owner, key, list(everyone.values()), kem=WrapKem(kem),
+                              issued_at=int(time.time()), plan=plan, progress=progress)
+        keyring.accept(bundle)
+        _pin(keyring, everyone.values())
+        return cls(keyring, room_id), Rotation(bundle)
+
+    def add(self, joiners: Iterable[PublicIdentity], *, share_history: Sequence[int] = (),
+            progress: Progress | None = None) -> Rotation:
+        """Adds members and rotates. share_history lists past epochs whose keys each joiner receives."""
+        self._sync()
+        joiners = list(joiners)
+        for joiner in joiners:
+            if joiner.participant_id in self.members:
+                raise PolicyError(f"{joiner.participant_id!r} is already a member")
+        everyone = _check_pins(self.keyring, dict(self.members) | {j.participant_id: j for j in joiners})
+        return self._rotate(everyone, self._record.header.admins, joiners=joiners, share=share_history,
+                            progress=progress)
+
+    def remove(self, participant_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
+        """Removes members (and their admin role); always rotates, so they read nothing sealed afterwards."""
+        self._sync()
+        leaving = set(participant_ids)
+        if self.keyring.owner.participant_id in leaving:
+            raise PolicyError("the rotating member cannot remove itself; hand the room to another admin")
+        unknown = leaving - set(self.members)
+        if unknown:
+            raise PolicyError(f"not members: {sorted(unknown)}")
+        admins = tuple(a for a in self._record.header.admins if a[0] not in leaving)
+        return self._rotate({p: m for p, m in self.members.items() if p not in leaving}, admins, progress=progress)
+
+    def rotate(self, *, progress: Progress | None = None) -> Rotation:
+        """A new epoch with the same members, admins and policy."""
+        self._sync()
+        return self._rotate(dict(self.members), self._record.header.admins, progress=progress)
+
+    def set_admins(self, admin_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
+        """Replaces the admin set (members only, 1 to 32) and rotates. Only an admin may."""
+        self._sync()
+        return self._rotate(dict(self.members), _admins(self.members, set(admin_ids)), progress=progress)
+
+    def change_policy(self, *, policy: RoomPolicy | None = None, suite: Suite | None = None,
+                      kem: WrapKem | None = None, allow_downgrade: bool = False,
+                      progress: Progress | None = None) -> Rotation:
+        """Changes the signed policy, suite or KEM and rotates. Going from X-Wing to classic wrapping
+        needs allow_downgrade=True, and members see the DOWNGRADE flag in the header."""
+        self._sync()
+        new_kem = self.kem if kem is None else WrapKem(kem)
+        downgrade = self.kem is WrapKem.MLKEM768_X25519 and new_kem is WrapKem.X25519
+        if downgrade and not allow_downgrade:
+            raise PolicyError("going from X-Wing to classic wrapping is a downgrade: pass allow_downgrade=True")
+        return self._rotate(dict(self.members), self._record.header.admins, policy=policy,
+                            suite=suite, kem=new_kem, downgrade=downgrade, progress=progress)
+
+    def rotation_due(self, now: float | None = None) -> tuple[str, ...]:
+        """The reasons a rotation is due now ("messages", "age"), or () if none."""
+        record = self.keyring.record(self.room_id, self.keyring.latest_epoch(self.room_id) or self.epoch)
+        reasons = []
+        if record.messages >= record.header.policy.max_messages:
+            reasons.append("messages")
+        if (now if now is not None else time.time()) - record.header.issued_at >= record.header.policy.max_age_seconds:
+            reasons.append("age")
+        return tuple(reasons)
+
+    def _rotate(self, members: dict[str, PublicIdentity], admins: tuple[Admin, ...], *,
+                joiners: Sequence[PublicIdentity] = (), share: Sequence[int] = (), policy: RoomPolicy | None = None,
+                suite: Suite | None = None, kem: WrapKem | None = None, downgrade: bool = False,
+                progress: Progress | None = None) -> Rotation:
+        """Everything that can fail is built first; the key ring's acceptance of the bundle is the
+        commit point, and the room follows it, so a failure leaves the old epoch in force."""
+        owner = self.keyring.owner
+        if owner.participant_id not in members:
+            raise PolicyError("the rotating member must stay a member")
+        previous = self._record
+        header = previous.header
+        plan = Plan(header.epoch_hash(), policy or header.policy, _admins(members, {a for a, _ in admins}),
+                    downgrade, self._authority(previous))
+        key = RoomKey.generate(room_id=self.room_id, epoch=self.epoch + 1, suite=header.suite if suite is None else suite)
+        shared = [self._shared(e, key.epoch) for e in range(min(share), key.epoch)] if share else []
+        bundle = build_bundle(owner, key, list(members.values()), kem=header.kem if kem is None else kem,
+                              issued_at=int(time.time()), plan=plan, progress=progress)
+        history = {j.participant_id: build_history(owner, j, shared, room_id=self.room_id, anchor_epoch=key.epoch,
+                                                   kem=bundle.header.kem, issued_at=int(time.time()),
+                                                   sharer_proof=bundle.proof_for(owner.participant_id))
+                   for j in joiners} if share else {}
+        for e in share:
+            if shared[e - min(share)].key is None:
+                raise PolicyError(f"epoch {e} cannot be shared: its key or member list is not held")
+        self.keyring.accept(bundle)
+        self.epoch, self.members = key.epoch, members
+        _pin(self.keyring, members.values())
+        return Rotation(bundle, history)
+
+    def _authority(self, previous: EpochRecord) -> MemberProof | None:
+        """A non-admin rotator (members-may-rotate rooms) proves its membership of the previous epoch."""
+        owner = self.keyring.owner.public
+        if previous.header.is_admin(owner.participant_id, owner.fingerprint):
+            return None
+        if not previous.header.policy.members_may_rotate:
+            raise PolicyError(f"only an admin of room {self.room_id!r} may change it")
+        entries = sorted(previous.roster.values(), key=lambda e: e.participant_id.encode())
+        index = [e.participant_id for e in entries].index(owner.participant_id)
+        return MemberProof(entries[index], index, tuple(merkle.Tree([e.leaf() for e in entries]).path(index)))
+
+    def _shared(self, epoch: int, anchor: int) -> SharedEpoch:
+        if not 1 <= epoch < anchor:
+            raise PolicyError(f"epoch {epoch} cannot be shared: it is not a past epoch")
+        record = self.keyring.record(self.room_id, epoch)
+        if record.key is None or not record.complete:
+            return SharedEpoch(record.header_bytes, None, ())
+        return SharedEpoch(record.header_bytes, record.key, tuple(record.roster.values()))
+
+
+def _admins(members: dict[str, PublicIdentity], admin_ids: set[str]) -> tuple[Admin, ...]:
+    missing = admin_ids - set(members)
+    if missing:
+        raise PolicyError(f"admins must be members: {sorted(missing)}")
+    if not 1 <= len(admin_ids) <= 32:
+        raise PolicyError("a room has 1 to 32 admins")
+    return tuple((a, members[a].fingerprint) for a in sorted(admin_ids, key=str.encode))
+
+
+def _check_pins(keyring: KeyRing, members: dict[str, PublicIdentity]) -> dict[str, PublicIdentity]:
+    """No identity pinned in the key ring is replaced silently by one a caller (or server) supplies."""
+    for participant_id, identity in members.items():
+        pinned = keyring.known_identity(participant_id)
+        if pinned is not None and pinned != identity:
+            raise PolicyError(f"{participant_id!r} is pinned with another identity: "
+                              "replace it with KeyRing.add_identity(..., replace=True) first")
+    return members
+
+
+def _pin(keyring: KeyRing, identities: Iterable[PublicIdentity]) -> None:
+    for identity in identities:
+        if keyring.known_identity(identity.participant_id) is None:
+            keyring.add_identity(identity)
