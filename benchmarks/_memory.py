@@ -38,11 +38,12 @@ def _reset_peak() -> None:
 def _rotate(n: int, _: Path | None) -> Callable[[], Any]:
     from benchmarks._shared import identities, publics
     from domvia_e2ee import RoomKey, WrapKem
-    from domvia_e2ee.bundle import build_bundle
+    from domvia_e2ee.group.bundle import Plan, build_bundle
 
     members, rotator = publics(n), identities(1)[0]
     key = RoomKey.generate(room_id=ROOM, epoch=2)
-    return lambda: build_bundle(rotator, key, members, kem=WrapKem.X25519, issued_at=1_700_000_000, proof=None)
+    return lambda: build_bundle(rotator, key, members, kem=WrapKem.X25519, issued_at=1_700_000_000,
+                        plan=Plan(b"\x01" * 32, admins=((rotator.participant_id, rotator.public.fingerprint),)))
 
 
 def _join(form: str, warm: bool = False) -> Callable[[int, Path | None], Callable[[], Any]]:
@@ -108,11 +109,11 @@ CASES: dict[str, Callable[[int, Path | None], Callable[[], Any]]] = {
 def prepare(folder: Path) -> None:
     from benchmarks._shared import identities, publics
     from domvia_e2ee import RoomKey, WrapKem
-    from domvia_e2ee.bundle import build_bundle
+    from domvia_e2ee.group.bundle import Plan, build_bundle
 
     key = RoomKey.generate(room_id=ROOM, epoch=2)
     bundle = build_bundle(identities(1)[0], key, publics(JOIN_N), kem=WrapKem.X25519, issued_at=1_700_000_000,
-                          proof=None)
+                        plan=Plan(b"\x01" * 32, admins=((identities(1)[0].participant_id, identities(1)[0].public.fingerprint),)))
     (folder / "bundle.bin").write_bytes(bundle.to_bytes())
     (folder / "slice.bin").write_bytes(bundle.slice_for(identities(JOIN_N)[JOIN_N // 2].participant_id).to_bytes())
 

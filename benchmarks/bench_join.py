@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks._shared import VERIFY_FASTEST, identities, publics, tag, with_cpu_time
 from domvia_e2ee import Bundle, KeyRing, RoomKey, WrapKem
-from domvia_e2ee.bundle import build_bundle
+from domvia_e2ee.group.bundle import Plan, build_bundle
 
 N = 10_000
 ROOM = "room-0123456789"
@@ -25,7 +25,8 @@ FLOOR = [VERIFY_FASTEST, "floor.hpke-unwrap"]
 @functools.cache
 def room_bundle(n: int) -> Bundle:
     key = RoomKey.generate(room_id=ROOM, epoch=2)
-    return build_bundle(identities(1)[0], key, publics(n), kem=WrapKem.X25519, issued_at=1_700_000_000, proof=None)
+    return build_bundle(identities(1)[0], key, publics(n), kem=WrapKem.X25519, issued_at=1_700_000_000,
+                        plan=Plan(b"\x01" * 32, admins=((identities(1)[0].participant_id, identities(1)[0].public.fingerprint),)))
 
 
 def _joiner_ring(n: int):

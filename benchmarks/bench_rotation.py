@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks._shared import SIZES, identities, make_identity, publics, tag, with_cpu_time
 from domvia_e2ee import KeyRing, Room, RoomKey, WrapKem
-from domvia_e2ee.bundle import build_bundle
+from domvia_e2ee.group.bundle import Plan, build_bundle
 
 ROUNDS = {10: 200, 100: 40, 1_000: 10, 10_000: 5}
 ROOM = "room-0123456789"
@@ -31,7 +31,8 @@ def domvia_bundle(n: int) -> Case:
 
     def run():
         key = RoomKey.generate(room_id=ROOM, epoch=next(epoch))
-        return build_bundle(rotator, key, members, kem=WrapKem.X25519, issued_at=1_700_000_000, proof=None)
+        return build_bundle(rotator, key, members, kem=WrapKem.X25519, issued_at=1_700_000_000,
+                        plan=Plan(b"\x01" * 32, admins=((rotator.participant_id, rotator.public.fingerprint),)))
     return f"domvia.rotate.{n}", f"domvia rotation bundle, N={n:,}", run, None
 
 

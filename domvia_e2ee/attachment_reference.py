@@ -20,7 +20,7 @@ from .attachment_stream import (
 from .encoding import b64decode, b64encode, check_content_type, check_fields, dumps, loads_object
 from .errors import FormatError
 from .hazmat.suites import Suite
-from .keyring import KeyRing
+from .group.keyring import KeyRing
 from .message import SealedMessage
 from .sealing import OpenedMessage
 

@@ -11,14 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from . import labels, padding
-from .bundle import MembershipProof, _assemble
 from .encoding import check_epoch, check_id
 from .errors import FormatError
 from .hazmat import curves, kdf
 from .hazmat.suites import Suite
-from .history import _assemble as _assemble_history
 from .identity import Identity, PublicIdentity
-from .keyring import KeyRing
 from .keys import RoomKey, key_context
 from .message import SealedMessage, header_prefix
 from .sealing import OpenedMessage, _seal_from_parts, open_unsigned
@@ -48,13 +45,6 @@ def private_identity(obj: Input) -> Identity:
     xwing = unhex(obj["xwing"], "xwing") if "xwing" in obj else None
     return Identity(obj["id"], x25519_private=unhex(obj["x25519"], "x25519"),
                     ed25519_seed=unhex(obj["ed25519"], "ed25519"), xwing_seed=xwing)
-
-
-def proof_of(obj: Input | None) -> MembershipProof | None:
-    if obj is None:
-        return None
-    return MembershipProof(unhex(obj["wrapped_digest"], "wrapped_digest"), obj["index"],
-                           tuple(unhex(p, "path") for p in obj["path"]))
 
 
 def message_of(i: Input) -> SealedMessage:
@@ -146,63 +136,16 @@ def op_unwrap(i: Input) -> dict[str, Any]:
     return {"secret": bytes(key).hex()}
 
 
-def op_build_bundle(i: Input) -> dict[str, Any]:
-    key = room_key(i)
-    members = sorted((PublicIdentity.from_dict(m) for m in i["members"]), key=lambda m: m.participant_id.encode())
-    wrapped = [_wrap_with_ephemeral(key, m, unhex(i["ephemerals"][m.participant_id], "ephemerals")) for m in members]
-    bundle = _assemble(private_identity(i["rotator"]), key, members, wrapped, kem=WrapKem.from_wire(i["kem"]),
-                       issued_at=i["issued_at"], proof=proof_of(i["proof"]))
-    return {"bundle": bundle.to_bytes().hex(),
-            "slices": {m.participant_id: bundle.slice_for(m.participant_id).to_bytes().hex() for m in members}}
-
-
-def op_build_history(i: Input) -> dict[str, Any]:
-    recipient = PublicIdentity.from_dict(i["recipient"])
-    entries = sorted(i["entries"], key=lambda e: e["epoch"])
-    keys = [(RoomKey(unhex(e["secret"], "secret"), room_id=i["room_id"], epoch=e["epoch"], suite=Suite.from_label(e["suite"])),
-             [(p, unhex(f, "roster")) for p, f in e["roster"]]) for e in entries]
-    wrapped = [_wrap_with_ephemeral(k, recipient, unhex(e["ephemeral"], "ephemeral"), labels.INFO_HISTORY_WRAP)
-               for (k, _), e in zip(keys, entries, strict=True)]
-    history = _assemble_history(private_identity(i["sharer"]), recipient, keys, wrapped, anchor_epoch=i["anchor_epoch"],
-                                kem=WrapKem.from_wire(i["kem"]), issued_at=i["issued_at"], proof=proof_of(i["proof"]))
-    return {"history": history.to_bytes().hex()}
-
-
-def op_session(i: Input) -> dict[str, Any]:
-    ring = KeyRing(private_identity(i["owner"]), allow_unsigned=i["allow_unsigned"])
-    directory = {ring.owner.participant_id: ring.owner.public}
-    for obj in i["directory"]:
-        identity = PublicIdentity.from_dict(obj)
-        directory[identity.participant_id] = identity
-        ring.add_identity(identity)
-    for admin in i["admins"]:
-        ring.trust_admin(admin["room_id"], directory[admin["id"]])
-    for room_id in i.get("admin_rotation", []):
-        ring.require_admin_rotation(room_id)
-    results = [_step(ring, step) for step in i["steps"]]
-    held = [{"room_id": room, "epoch": epoch, "key_id": ring.key(room, epoch).key_id.hex(),
-             "secret": bytes(ring.key(room, epoch)).hex()} for room in ring.rooms() for epoch in ring.epochs(room)]
-    return {"results": results, "held": held}
-
-
-def _step(ring: KeyRing, step: Input) -> dict[str, Any]:
-    if "accept" in step:
-        accepted = ring.accept(unhex(step["accept"], "accept"))
-        return {"accepted": {"room_id": accepted.room_id, "epochs": list(accepted.epochs), "kind": accepted.kind}}
-    sealed = message_of(step["open"])
-    result = ring.open(sealed, check_replay=step["check_replay"])
-    return {"opened": {"room_id": result.room_id, "epoch": result.epoch} | opened(result)}
-
-
 OPS: dict[str, Handler] = {
     "key_schedule": op_key_schedule, "pad": op_pad, "unpad": op_unpad, "aad": op_aad, "seal": op_seal,
     "open": op_open, "convert": op_convert, "identity_import": op_identity_import, "wrap": op_wrap,
-    "unwrap": op_unwrap, "build_bundle": op_build_bundle, "build_history": op_build_history, "session": op_session,
+    "unwrap": op_unwrap,
 }
 
 
 def all_ops() -> dict[str, Handler]:
-    """Core operations plus the attachment ones (imported late: they build on this module)."""
+    """Core operations plus the group-state and attachment ones (imported late: they build on this module)."""
     from ._vectors.attachments import OPS as ATTACHMENT_OPS
+    from .conformance_group import OPS as GROUP_OPS
 
-    return OPS | ATTACHMENT_OPS
+    return OPS | GROUP_OPS | ATTACHMENT_OPS

@@ -8,14 +8,18 @@ bytes (keys, nonces, ciphertexts, safety numbers) differ.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .errors import DomviaError
 from .identity import Identity
-from .keyring import KeyRing
-from .room import Room
+from .group.bundle import Plan, build_bundle
+from .group.keyring import KeyRing
+from .group.room import Room
+from .keys import RoomKey
+from .wrap import WrapKem
 
 ROOM: Final = "room-42"
 CHANNEL: Final = f"private-chat.room.{ROOM}"
@@ -83,7 +87,8 @@ class Life:
     def accept(self, step: Step, name: str, data: bytes, what: str) -> None:
         try:
             accepted = self.rings[name].accept(data)
-            step.notes.append(f"{name} accepts the {what} ({len(data)} bytes): epoch {accepted.epochs[0]}")
+            held = "no key: not a member of it" if accepted.kind == "link" else "key held"
+            step.notes.append(f"{name} accepts the {what} ({len(data)} bytes): epoch {accepted.epochs[0]} ({held})")
         except DomviaError as error:
             step.notes.append(f"{name}'s client rejects the {what}: {error.code}")
 
@@ -128,11 +133,25 @@ def _tamper(life: Life, first: bytes) -> None:
     life.read(step, "alice", payload)
 
 
+def _carol_forges(life: Life, room: Room) -> None:
+    """A member about to be removed tries to make itself unremovable: only admins may sign an epoch."""
+    step = life.step("carol, about to be removed, signs an epoch 2 of her own that keeps her in")
+    ring = life.rings["carol"]
+    previous = ring.record(ROOM, 1)
+    key = RoomKey.generate(room_id=ROOM, epoch=2)
+    plan = Plan(previous.header.epoch_hash(), previous.header.policy, previous.header.admins)
+    forged = build_bundle(life.people["carol"], key, list(room.members.values()), kem=WrapKem.X25519,
+                          issued_at=int(time.time()), plan=plan)
+    for name in ("alice", "bob"):
+        life.accept(step, name, forged.to_bytes(), "bundle signed by carol")
+
+
 def _remove(life: Life, room: Room) -> bytes:
+    _carol_forges(life, room)
     step = life.step("alice removes carol: the room rotates to epoch 2")
     rotation = room.remove(["carol"])
     life.accept(step, "bob", rotation.bundle.to_bytes(), "new bundle")
-    life.accept(step, "carol", rotation.bundle.to_bytes(), "new bundle")
+    life.accept(step, "carol", rotation.announcement().to_bytes(), "announcement of epoch 2")
     second = life.send(step, "alice", "msg-2", "carol is gone; the new budget is 40k")
     for name in ("bob", "carol"):
         life.read(step, name, second)

@@ -19,7 +19,7 @@ VECTORS_DIR = Path(__file__).resolve().parents[2] / "vectors"
 
 def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
     """File name -> (description, case builder), in a fixed order."""
-    from . import attachments, bundles, identities, keyring, messages, primitives, wraps
+    from . import attachments, bundles, history, identities, keyring, messages, primitives, wraps
 
     out = {
         "keys": ("Room key schedule: key ids and per-sender keys.", primitives.key_cases),
@@ -28,8 +28,8 @@ def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
                     messages.cases),
         "identity": ("Public identity import: JWKs, key validation, fingerprints and safety numbers.", identities.cases),
         "wrap": ("HPKE wrapping of room keys (classic with pinned ephemerals; X-Wing decrypt side).", wraps.cases),
-        "bundle": ("Rotation bundles and per-recipient slices: building and acceptance in spec order.", bundles.cases),
-        "history": ("History bundles: sharing past epochs with a joiner on purpose.", bundles.history_cases),
+        "bundle": ("Epoch headers, bundles, slices, announcements and member proofs: building and acceptance in spec order.", bundles.cases),
+        "history": ("History bundles bound to the chain: sharing past epochs with a joiner on purpose.", history.history_cases),
         "keyring": ("Opening through a key ring: membership, unsigned policy, replay, rosters.", keyring.cases),
     }
     out["attachment"] = ("Streamed attachments (STREAM) and attachment references.", attachments.cases)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..message import SealedMessage
 from .fixtures import Case, invalid, valid
-from .scenario import NAMES, accept, bundle_hex, message, open_step, session, slice_hex
+from .scenario import NAMES, accept, bundle_hex, member_proof_hex, message, open_step, session, slice_hex
 
 ALL = tuple(n for n in NAMES)
 
@@ -42,6 +42,9 @@ def cases() -> list[Case]:
               session("bob", [accept(b1), open_step(hello, False), open_step(hello, False)])),
         valid("keyring-roster-then-open", "session", "after the full bundle fills the roster, the slice epoch opens",
               session("bob", [accept(b1), accept(slice_hex(2, "bob")), accept(b2), open_step(e2)])),
+        valid("keyring-member-proof-then-open", "session", "a slice holder opens alice's message after her member proof",
+              session("bob", [accept(b1), accept(slice_hex(2, "bob")), accept(slice_hex(3, "bob")),
+                              accept(member_proof_hex(3, "dave")), open_step(message(3, "dave", "msg-0004"))])),
         valid("keyring-unsigned-allowed", "session", "a bot's unsigned message where unsigned mode is on",
               session("alice", [accept(b1), open_step(bot)], allow_unsigned=True)),
     ]
@@ -54,18 +57,26 @@ def cases() -> list[Case]:
                                   "epoch 2's bundle has not arrived"),
         "keyring-removed-member": (session("carol", [accept(b1), open_step(e2)]), "E_UNKNOWN_KEY", "MR-MSG-UNKNOWN-KEY",
                                    "carol, removed at epoch 2, cannot read epoch 2"),
-        "keyring-joiner-reads-history": (session("dave", [accept(b3), open_step(hello)], admins=("alice", "bob")),
+        "keyring-not-member-then": (session("carol", [accept(b1), accept(b2), open_step(e2)]), "E_NOT_MEMBER",
+                                    "MR-MSG-NOT-MEMBER", "carol holds epoch 2 as a link: she was not a member then"),
+        "keyring-fork-message": (session("bob", [accept(b1), open_step(message(1, "alice", "m-fork",
+                                                                                secret_variant="/fork"))]),  # noqa: S106 - a key label
+                                 "E_FORK", "MR-CHAIN-FORK", "alice signs a message naming epoch 1 with another key id"),
+        "keyring-slice-removed-injects": (session("bob", [accept(b1), accept(slice_hex(2, "bob")),
+                                                          open_step(message(1, "carol", "m"))]), "E_UNKNOWN_SENDER",
+                                          "MR-MSG-REMOVED-SENDER",
+                                          "a slice holder never accepts carol's new epoch-1 message: no proof of epoch 2"),
+        "keyring-joiner-reads-history": (session("dave", [accept(b3), open_step(hello)], anchors=("alice", "bob")),
                                          "E_UNKNOWN_KEY", "MR-MSG-UNKNOWN-KEY", "dave joined at epoch 3: epoch 1 is not his"),
         "keyring-cross-room": (session("bob", [accept(b1), open_step(_moved_room(hello))]), "E_UNKNOWN_KEY",
                                "MR-MSG-UNKNOWN-KEY", "a message moved to another room"),
         "keyring-cross-message-id": (session("bob", [accept(b1), open_step(_moved_id(hello))]), "E_AUTH",
                                      "MR-MSG-TAMPERED", "a message moved to another message id"),
-        "keyring-unknown-sender": (session("bob", [accept(b1), accept(b2), accept(b3), open_step(message(3, "dave", "m"))],
-                                           directory=("alice", "carol")), "E_UNKNOWN_SENDER", "MR-MSG-WRONG-SENDER",
-                                   "dave's identity is not known"),
-        "keyring-slice-roster-unknown": (session("bob", [accept(b1), accept(slice_hex(2, "bob")), open_step(e2)]),
+        "keyring-slice-roster-unknown": (session("bob", [accept(b1), accept(slice_hex(2, "bob")),
+                                                         accept(slice_hex(3, "bob")),
+                                                         open_step(message(3, "dave", "msg-0004"))]),
                                          "E_UNKNOWN_SENDER", "MR-MSG-NONMEMBER",
-                                         "epoch 2 came as a slice: its members are unknown"),
+                                         "epoch 3 came as a slice: dave's membership is not proved yet"),
         "keyring-non-member": (session("bob", [accept(b1), open_step(message(1, "mallory", "m"))]), "E_UNAUTHORIZED",
                                "MR-MSG-NONMEMBER", "mallory signs with epoch 1's key but is not a member"),
         "keyring-removed-sender": (session("bob", [accept(b1), accept(b2), open_step(message(2, "carol", "m"))]),

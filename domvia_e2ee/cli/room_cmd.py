@@ -13,13 +13,14 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .. import storage
-from ..bundle import Bundle
 from ..encoding import check_id
 from ..errors import DomviaError
 from ..hazmat.suites import DEFAULT_SUITE, Suite
 from ..identity import PublicIdentity
-from ..keyring import KeyRing
-from ..room import Room, Rotation, RotationPolicy
+from ..group.bundle import Bundle
+from ..group.header import RoomPolicy
+from ..group.keyring import KeyRing
+from ..group.room import Room, Rotation
 from ..storage import PUBLIC_MODE, FileError, RoomState, Staged, StagedDirectory
 from ..wrap import Progress, WrapKem
 from .io import ProgressBar, UsageError, emit_ok, note, wants_json
@@ -28,8 +29,9 @@ from .session import (
 )
 
 ROOM_EPILOG: Final = """\
-The room state file keeps the room's members, epoch and policy (no secrets); the keys stay in
-your key ring. Every change rotates the room to a new epoch and writes a signed bundle:
+The room's members, admins and policy are signed state kept in your key ring's chain of epochs;
+the room state file only names the room and its epoch and keeps the last bundle (no secrets).
+Only an admin changes a room (unless it was created with --members-may-rotate). Every change rotates the room to a new epoch and writes a signed bundle:
 --bundle-out FILE for everyone, --slices-dir DIR for one small slice per member (DIR/ID.slice).
 Without either, the bundle stays in the state file: `room show --bundle-out FILE` writes it.
 Concurrent commands on one state file wait for each other; an interrupted one leaves the
@@ -57,12 +59,29 @@ def register(commands: Any) -> None:
     create.add_argument("--suite", choices=[s.label for s in Suite], default=DEFAULT_SUITE.label,
                         help="message AEAD (default %(default)s)")
     create.add_argument("--post-quantum", action="store_true", help="wrap keys with X-Wing (ML-KEM-768 + X25519)")
-    create.add_argument("--max-messages", type=int, default=RotationPolicy.max_messages, metavar="N",
+    create.add_argument("--max-messages", type=int, default=RoomPolicy.max_messages, metavar="N",
                         help="rotation falls due after N messages (default %(default)s)")
-    create.add_argument("--max-age", type=_duration, default=RotationPolicy.max_age_seconds, metavar="AGE",
+    create.add_argument("--max-age", type=_duration, default=RoomPolicy.max_age_seconds, metavar="AGE",
                         help="rotation falls due after AGE: seconds, or with a suffix s, m, h or d (default 7d)")
+    create.add_argument("--admin", metavar="ID", action="append", default=[],
+                        help="another member who is an admin from epoch 1 (repeatable)")
+    create.add_argument("--members-may-rotate", action="store_true",
+                        help="let any member rotate (not only admins); see spec/threat-model.md for its race")
     _add_outputs(create)
     create.set_defaults(handler=room_create)
+    admins = _leaf(sub, "admins", "set the room's admins (members only) and rotate")
+    admins.add_argument("admin_ids", metavar="ID", nargs="+", help="the complete new admin set")
+    _add_outputs(admins)
+    admins.set_defaults(handler=room_admins)
+    policy = _leaf(sub, "policy", "change the signed rotation policy, suite or wrapping and rotate")
+    policy.add_argument("--max-messages", type=int, metavar="N", help="rotation falls due after N messages")
+    policy.add_argument("--max-age", type=_duration, metavar="AGE", help="rotation falls due after AGE")
+    policy.add_argument("--suite", choices=[s.label for s in Suite], help="message AEAD")
+    policy.add_argument("--wrapping", choices=["classic", "post-quantum"], help="key wrapping KEM")
+    policy.add_argument("--allow-downgrade", action="store_true",
+                        help="needed to go from post-quantum to classic wrapping; members see the downgrade")
+    _add_outputs(policy)
+    policy.set_defaults(handler=room_policy)
     add = _leaf(sub, "add", "add members and rotate")
     add.add_argument("members", metavar="PUBLIC", nargs="+", help="public identity files of the joiners")
     add.add_argument("--share-history", metavar="EPOCH", type=int, action="append", default=[],
@@ -131,17 +150,38 @@ def room_create(args: argparse.Namespace) -> int:
         _check_creatable(args, session)
         with ProgressBar("wrapping room keys") as progress, concerning(args.state):
             room, rotation = Room.create(session.ring, args.room_id, members, suite=suite, kem=kem, policy=policy,
-                                         progress=progress)
+                                         admins=args.admin, progress=progress)
         _commit(args, session, room, rotation, before=None)
     _report(args, room, rotation, {"created": True})
     return 0
 
 
-def _policy(args: argparse.Namespace) -> RotationPolicy:
+def _policy(args: argparse.Namespace) -> RoomPolicy:
     try:
-        return RotationPolicy(args.max_messages, args.max_age)
-    except ValueError as error:
+        return RoomPolicy(args.max_messages, args.max_age, args.members_may_rotate)
+    except DomviaError as error:
         raise UsageError(str(error)) from None
+
+
+def room_admins(args: argparse.Namespace) -> int:
+    return _change(args, lambda room, progress: room.set_admins(args.admin_ids, progress=progress),
+                   {"admins": sorted(set(args.admin_ids))})
+
+
+def room_policy(args: argparse.Namespace) -> int:
+    def change(room: Room, progress: Progress) -> Rotation:
+        old = room.policy
+        try:
+            policy = RoomPolicy(old.max_messages if args.max_messages is None else args.max_messages,
+                                old.max_age_seconds if args.max_age is None else args.max_age, old.members_may_rotate)
+        except DomviaError as error:
+            raise UsageError(str(error)) from None
+        kem = None if args.wrapping is None else (
+            WrapKem.MLKEM768_X25519 if args.wrapping == "post-quantum" else WrapKem.X25519)
+        suite = None if args.suite is None else Suite.from_label(args.suite)
+        return room.change_policy(policy=policy, suite=suite, kem=kem, allow_downgrade=args.allow_downgrade,
+                                  progress=progress)
+    return _change(args, change, {})
 
 
 def _check_room_id(room_id: str) -> None:
@@ -285,8 +325,11 @@ def summary(room: Room) -> dict[str, Any]:
     record = room.keyring.record(room.room_id, room.epoch)
     return {"room": room.room_id, "epoch": room.epoch, "members": sorted(room.members),
             "suite": room.suite.label, "kem": room.kem.name,
-            "policy": {"max_messages": room.policy.max_messages, "max_age_seconds": room.policy.max_age_seconds},
-            "messages": record.messages, "issued_at": record.issued_at,
+            "admins": list(room.admins),
+            "policy": {"max_messages": room.policy.max_messages, "max_age_seconds": room.policy.max_age_seconds,
+                       "members_may_rotate": room.policy.members_may_rotate},
+            "downgraded": bool(record.header.flags & 2),
+            "messages": record.messages, "issued_at": record.header.issued_at,
             "rotation_due": list(room.rotation_due())}
 
 
@@ -294,7 +337,10 @@ def room_show(args: argparse.Namespace) -> int:
     with keyring_session(args) as session:
         state = storage.load_room_state(args.state, session.ring)
     room = state.room
-    outputs = _stage_outputs(args, Rotation(Bundle.from_bytes(state.bundle)))
+    if (args.bundle_out or args.slices_dir) and not state.bundle:
+        raise FileError(args.state, f"does not hold the bundle of epoch {room.epoch}: another admin made it",
+                        hint="fetch that bundle from the product server")
+    outputs = _stage_outputs(args, Rotation(Bundle.from_bytes(state.bundle))) if state.bundle else []
     storage.commit_all(outputs)
     if wants_json(args):
         emit_ok({**summary(room), "state": args.state, "recovered": state.recovered,
@@ -303,6 +349,7 @@ def room_show(args: argparse.Namespace) -> int:
     info = summary(room)
     due = ", ".join(info["rotation_due"])
     rows = [("room", room.room_id), ("epoch", str(room.epoch)), ("members", _members_line(room, 50)),
+            ("admins", ", ".join(room.admins)),
             ("suite", f"{room.suite.label}, keys wrapped with {room.kem.name}"),
             ("policy", f"rotate after {room.policy.max_messages} messages or {_age(room.policy.max_age_seconds)}"),
             ("messages", f"{info['messages']} in this epoch"), ("rotation due", f"yes ({due})" if due else "no"),

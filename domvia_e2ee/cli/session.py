@@ -16,7 +16,7 @@ from typing import Final
 from .. import storage
 from ..errors import DomviaError
 from ..identity import PublicIdentity
-from ..keyring import KeyRing
+from ..group.keyring import KeyRing
 from ..storage import FileError, StoredIdentity
 from .io import Passphrases, add_passphrase_options, note
 

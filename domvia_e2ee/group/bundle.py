@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
 from typing import Final
 
 from .. import labels
@@ -24,6 +25,7 @@ from .members import Member, MemberProof, open_reader, read_path, write_path
 
 MAX_BUNDLE_BYTES: Final = 128 << 20
 MAX_SLICE_BYTES: Final = 64 << 10
+DEFAULT_POLICY: Final = RoomPolicy()
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ class Plan:
     """Everything a rotation decides besides the key and the members."""
 
     previous: bytes = NO_PREVIOUS
-    policy: RoomPolicy = RoomPolicy()
+    policy: RoomPolicy = DEFAULT_POLICY
     admins: tuple[Admin, ...] = ()
     downgrade: bool = False
     authority: MemberProof | None = None

@@ -139,7 +139,7 @@ def _check_previous(previous: bytes, epoch: int) -> bytes:
 
 
 def _check_flags(value: int, epoch: int) -> Flag:
-    if value & ~KNOWN_FLAGS:
+    if value & ~int(KNOWN_FLAGS):
         raise FormatError("flags", "unknown flag bits")
     if epoch == 1 and value & Flag.DOWNGRADE:
         raise FormatError("flags", "epoch 1 cannot be a downgrade")

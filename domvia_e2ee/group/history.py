@@ -182,8 +182,10 @@ def build_history(sharer: Identity, recipient: PublicIdentity, shared: Sequence[
                   anchor_epoch: int, kem: WrapKem, issued_at: int, sharer_proof: MemberProof) -> HistoryBundle:
     """shared: consecutive epochs ending at anchor_epoch - 1, oldest first."""
     wrapped = [b"" if s.key is None else wrap(s.key, recipient, kem, labels.INFO_HISTORY_WRAP) for s in shared]
-    return assemble_history(sharer, recipient, shared, wrapped, room_id=room_id, anchor_epoch=anchor_epoch, kem=kem,
-                            issued_at=issued_at, sharer_proof=sharer_proof)
+    history = assemble_history(sharer, recipient, shared, wrapped, room_id=room_id, anchor_epoch=anchor_epoch,
+                               kem=kem, issued_at=issued_at, sharer_proof=sharer_proof)
+    history.check()
+    return history
 
 
 def assemble_history(sharer: Identity, recipient: PublicIdentity, shared: Sequence[SharedEpoch],
@@ -196,5 +198,4 @@ def assemble_history(sharer: Identity, recipient: PublicIdentity, shared: Sequen
                              entries, b"", sharer_proof)
     signed = HistoryBundle(room_id, sharer.participant_id, recipient.participant_id, anchor_epoch, issued_at, kem,
                            entries, sharer.sign(labels.SIG_HISTORY + unsigned.body()), sharer_proof)
-    signed.check()
     return signed

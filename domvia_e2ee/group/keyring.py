@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .. import labels, sealing
+from ..encoding import Writer
 from ..errors import (
     AuthenticationError, ForkError, FormatError, NotMemberError, PolicyError, StaleEpochError, UnauthorizedError,
     UnknownKeyError, UnknownSenderError,
@@ -28,7 +29,8 @@ from .replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS, ReplayState
 from .verify import accept_delivery, accept_member_proof
 
 Input = bytes | Bundle | Slice | Announcement | HistoryBundle | MemberProofFile
-_PARSERS = {labels.MAGIC_BUNDLE: Bundle.from_bytes, labels.MAGIC_SLICE: Slice.from_bytes,
+Parsed = Bundle | Slice | Announcement | HistoryBundle | MemberProofFile
+_PARSERS: dict[bytes, Callable[[bytes], Parsed]] = {labels.MAGIC_BUNDLE: Bundle.from_bytes, labels.MAGIC_SLICE: Slice.from_bytes,
             labels.MAGIC_EPOCH: Announcement.from_bytes, labels.MAGIC_HISTORY: HistoryBundle.from_bytes,
             labels.MAGIC_MEMBER_PROOF: MemberProofFile.from_bytes}
 
@@ -103,7 +105,7 @@ class KeyRing:
         """Verifies and adds a bundle, slice, announcement, history bundle or member proof. All or nothing:
         raises E_FORMAT, E_AUTH, E_UNAUTHORIZED, E_STALE, E_GAP, E_FORK, E_DOWNGRADE, E_NOT_RECIPIENT,
         E_UNKNOWN_KEY or E_BAD_KEY and then holds exactly what it held before (fork evidence aside)."""
-        item = _parse(data)
+        item = parse_input(data)
         if isinstance(item, HistoryBundle):
             return self._accept_history(item)
         if isinstance(item, MemberProofFile):
@@ -184,7 +186,7 @@ class KeyRing:
         self._replay.reserve_seal(room_id, record.epoch, owner_id, message_id)
         try:
             key = record.key
-            assert key is not None  # noqa: S101 - _current() returns epochs with a key
+            assert key is not None
             if signed:
                 sealed = sealing.seal(key, plaintext, message_id=message_id, sender=self._owner,
                                       content_type=content_type, pad=pad)
@@ -243,8 +245,6 @@ class KeyRing:
             curves.verify(self._validate(entry).ed25519, sealed.signature, labels.SIG_MESSAGE + sealed.signed_part)
         except AuthenticationError as error:
             return error
-        from ..encoding import Writer
-
         evidence = ForkEvidence(sealed.room_id, sealed.epoch, "message", held, sealed.to_bytes(),
                                 entry.write(Writer()).getvalue())
         self._keep(evidence)
@@ -323,7 +323,8 @@ class KeyRing:
         return list(self._directory.values())
 
 
-def _parse(data: Input) -> Bundle | Slice | Announcement | HistoryBundle | MemberProofFile:
+def parse_input(data: Input) -> Parsed:
+    """Any group-state input, by its magic. Raises E_FORMAT."""
     if isinstance(data, Bundle | HistoryBundle):
         data.check()
         return data

@@ -9,6 +9,7 @@ returned half-built. The chain is re-checked on load (each header hashes into th
 from __future__ import annotations
 
 import hmac
+import itertools
 from typing import Any
 
 from ..encoding import Reader, Writer, b64decode, b64encode, check_epoch, check_fields, check_id, get_int, get_str
@@ -115,7 +116,7 @@ def _load_room(ring: KeyRing, room_id: str, records: Any) -> None:
     epochs = [r.epoch for r in loaded]
     if not loaded or epochs != list(range(epochs[0], epochs[0] + len(epochs))):
         raise FormatError("rooms", "epochs must be a contiguous range")
-    for before, after in zip(loaded, loaded[1:], strict=False):
+    for before, after in itertools.pairwise(loaded):
         if not hmac.compare_digest(after.header.previous, before.header.epoch_hash()):
             raise FormatError("rooms", "the epochs do not form a chain")
     ring._rooms[room_id] = {r.epoch: r for r in loaded}

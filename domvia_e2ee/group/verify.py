@@ -203,7 +203,7 @@ def _own_member(owner: Identity, item: Delivery, joining: bool) -> Member | None
     if isinstance(item, Slice):
         return _own_slice_member(owner, item)
     index = item.index_of(owner.participant_id) if isinstance(item, Bundle) else None
-    if index is None:
+    if not isinstance(item, Bundle) or index is None:
         if joining:
             raise NotRecipientError(f"{owner.participant_id!r} is not a member of epoch {item.header.epoch}")
         return None

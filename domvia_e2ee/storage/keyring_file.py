@@ -8,7 +8,8 @@ from typing import Any, Final
 
 from ..encoding import b64encode, check_fields, dumps, loads_object
 from ..errors import AuthenticationError, DomviaError
-from ..keyring import KeyRing
+from ..group.keyring import KeyRing
+from ..group.keyring_state import keyring_from_plaintext, keyring_to_plaintext
 from .atomic import Staged
 from .envelope import _keyring_aad, _open, _seal
 from .errors import FileError, _refusal, _wrap
@@ -24,7 +25,7 @@ def dump_keyring(ring: KeyRing, owner: StoredIdentity) -> bytes:
     out: dict[str, Any] = {"file": KEYRING_FILE, "v": FILE_VERSION, "owner": public.participant_id,
                            "owner_fingerprint": b64encode(public.fingerprint)}
     cipher = owner.keyring_cipher()
-    body = ring.to_dict()
+    body = keyring_to_plaintext(ring)
     if cipher is None:
         out["keyring"] = body
     else:
@@ -48,7 +49,7 @@ def load_keyring(path: Path | str, owner: StoredIdentity) -> KeyRing:
                                hint="restore the encrypted key ring from a backup")
             check_fields(obj, ("file", "v", "owner", "owner_fingerprint", "nonce", "ciphertext"))
             body = loads_object(_open(cipher, obj, _keyring_aad(owner.identity)), "keyring", max_bytes=MAX_STATE_BYTES)
-        return KeyRing.from_dict(body, owner.identity)
+        return keyring_from_plaintext(body, owner.identity)
     except AuthenticationError:
         raise FileError(path, "cannot be decrypted with this identity: modified, or written for another identity",
                         code=AuthenticationError.code) from None

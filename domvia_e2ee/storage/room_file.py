@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ..bundle import Bundle
+from ..group.bundle import Bundle
 from ..encoding import b64decode, b64encode, check_fields, check_id, dumps, get_int
 from ..errors import DomviaError, FormatError
-from ..keyring import KeyRing
-from ..room import Room
+from ..group.keyring import KeyRing
+from ..group.room import Room
 from .errors import FileError, _refusal, _wrap
 from .json_file import FILE_VERSION, MAX_STATE_BYTES, _check_owner, _load_json, _object
 
@@ -32,7 +32,13 @@ class RoomState:
 
     def snapshot(self) -> dict[str, Any]:
         """The committed part of the state file. Take it before changing the room."""
-        return {"room": self.room.to_dict(), "bundle": b64encode(self.bundle)}
+        return {"room": room_body(self.room), "bundle": b64encode(self.bundle)}
+
+
+def room_body(room: Room) -> dict[str, Any]:
+    """What the state file says of the room: which one and at which epoch. Members, admins and policy are
+    never stored here: they come from the signed chain in the key ring, so this file cannot change them."""
+    return {"room": room.room_id, "epoch": room.epoch}
 
 
 def dump_room_state(room: Room, bundle: bytes, *, before: dict[str, Any] | None = None) -> bytes:
@@ -40,7 +46,7 @@ def dump_room_state(room: Room, bundle: bytes, *, before: dict[str, Any] | None 
     public = room.keyring.owner.public
     out: dict[str, Any] = {"file": ROOM_STATE_FILE, "v": FILE_VERSION, "owner": public.participant_id,
                            "owner_fingerprint": b64encode(public.fingerprint)}
-    current = {"room": room.to_dict(), "bundle": b64encode(bundle)}
+    current = {"room": room_body(room), "bundle": b64encode(bundle)}
     if before is None:
         out.update(current, pending=None)
     else:
@@ -87,7 +93,8 @@ def _held_as_latest(ring: KeyRing, part: dict[str, Any]) -> bool:
     header = Bundle.from_bytes(b64decode(part["bundle"], "pending.bundle")).header
     if ring.latest_epoch(header.room_id) != header.epoch:
         return False
-    return ring.record(header.room_id, header.epoch).key.matches(header.key_id)
+    key = ring.record(header.room_id, header.epoch).key
+    return key is not None and key.matches(header.key_id)
 
 
 def _room_state(part: dict[str, Any], ring: KeyRing, recovered: str | None) -> RoomState:
@@ -97,13 +104,15 @@ def _room_state(part: dict[str, Any], ring: KeyRing, recovered: str | None) -> R
     body = _object(part["room"], "room")
     bundle = b64decode(part["bundle"], "bundle")
     header = Bundle.from_bytes(bundle).header
+    check_fields(body, ("room", "epoch"))
     room_id = check_id(body.get("room"), "room.room")
     held = ring.latest_epoch(room_id)
     epoch = get_int(body, "epoch")
-    if held != epoch:
+    if held is None or held < epoch:
         raise _refusal(f"room state is at epoch {epoch} of {room_id!r} but the key ring's latest is {held}",
-                       code=FormatError.code,
-                       hint="another member rotated the room, or this state file and key ring do not belong together")
-    if header.room_id != room_id or header.epoch != epoch or not ring.record(room_id, epoch).key.matches(header.key_id):
-        raise FormatError("bundle", "is not the signed bundle of the current epoch")
-    return RoomState(Room.from_dict(body, ring), bundle, recovered)
+                       code=FormatError.code, hint="this state file and key ring do not belong together")
+    key = ring.record(room_id, epoch).key
+    if header.room_id != room_id or header.epoch != epoch or key is None or not key.matches(header.key_id):
+        raise FormatError("bundle", "is not the signed bundle of the state's epoch")
+    # The key ring may be ahead (another admin rotated): the room continues from the key ring's newest epoch.
+    return RoomState(Room(ring, room_id), bundle if held == epoch else b"", recovered)

@@ -10,8 +10,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..keyring import KeyRing
-from ..room import Room
+from ..group.keyring import KeyRing
+from ..group.room import Room
 from .atomic import Staged, StagedDirectory, commit_all, discard_all, write_atomic
 from .errors import FileError, OutputError
 from .identity_file import StoredIdentity
