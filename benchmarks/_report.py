@@ -181,6 +181,12 @@ def _absolute(key: str, limit: float, per: int = 1) -> Check:
     return check
 
 
+def _proof_size(r: Results) -> tuple[str, bool | None]:
+    row = r.rows.get("domvia.join.sender.10000")
+    size = row.info.get("bytes") if row else None
+    return ("not measured", None) if size is None else (f"{size:,} B (limit 2,048 B)", size <= 2048)
+
+
 def _slice_size(r: Results) -> tuple[str, bool | None]:
     row = r.rows.get("domvia.join.slice.10000")
     size = row.info.get("bytes") if row else None
@@ -202,6 +208,8 @@ TARGETS: list[tuple[str, Check]] = [
     ("rotation N=10,000 <= 0.4 s", _absolute("domvia.rotate.10000", 0.4)),
     ("join from slice at N=10,000 <= 0.3 ms", _absolute("domvia.join.slice.10000", 0.3e-3)),
     ("slice at N=10,000 <= 2 KiB", _slice_size),
+    ("new sender for a slice holder at N=10,000 <= 0.3 ms", _absolute("domvia.join.sender.10000", 0.3e-3)),
+    ("member proof at N=10,000 <= 2 KiB", _proof_size),
 ]
 
 

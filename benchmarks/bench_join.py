@@ -49,6 +49,45 @@ def test_domvia_join(benchmark, form):
     assert accepted.epochs == (2,)
 
 
+def _slice_holder(n: int):
+    """The middle member holding epoch 2 from its slice only: it knows the rotator, nobody else."""
+    bundle = room_bundle(n)
+    (ring,), _ = _joiner_ring(n)
+    ring.accept(bundle.slice_for(identities(n)[n // 2].participant_id).to_bytes())
+    return ring
+
+
+@pytest.mark.cpu_timed
+def test_domvia_new_sender(benchmark):
+    """A slice holder meets a new sender: verifies its member proof (O(log n)), then opens its signed message."""
+    bundle = room_bundle(N)
+    sender = identities(N)[N // 3]
+    from domvia_e2ee import MemberProofFile
+    from domvia_e2ee.sealing import seal
+
+    proof = MemberProofFile(ROOM, 2, bundle.proof_for(sender.participant_id)).to_bytes()
+    key = RoomKey(bytes(_sender_key(bundle, sender)), room_id=ROOM, epoch=2)
+    message = seal(key, b"x" * 200, message_id="m-1", sender=sender).to_bytes()
+    tag(benchmark, f"domvia.join.sender.{N}", f"domvia new sender: member proof ({len(proof):,} B) + open, N={N:,}",
+        section="join", floor=FLOOR, nbytes=len(proof))
+
+    def run(ring):
+        ring.accept(proof)
+        return ring.open(message)
+
+    opened = benchmark.pedantic(with_cpu_time(benchmark, run), setup=lambda: ((_slice_holder(N),), {}), rounds=100,
+                                warmup_rounds=1)
+    assert opened.sender_id == sender.participant_id
+
+
+def _sender_key(bundle: Bundle, sender) -> RoomKey:
+    from domvia_e2ee.wrap import unwrap
+
+    header = bundle.header
+    member = bundle.members[bundle.index_of(sender.participant_id)]
+    return unwrap(sender, member.wrapped, kem=header.kem, suite=header.suite, room_id=ROOM, epoch=2, key_id=header.key_id)
+
+
 def test_pyrage_decrypt(benchmark):
     pyrage = pytest.importorskip("pyrage")
     n = 1_000

@@ -147,6 +147,10 @@ class Reader:
     def bytes16(self, field: str) -> bytes:
         return self.raw(int(struct.unpack(">H", self.raw(2, field))[0]), field)
 
+    def slice_from(self, start: int) -> bytes:
+        """The bytes read since position start."""
+        return self._data[start : self._pos]
+
     def rest(self) -> bytes:
         return self.raw(self.remaining(), "rest")
 

@@ -50,6 +50,16 @@ class PublicIdentity:
     def __repr__(self) -> str:
         return f"PublicIdentity({self.participant_id!r}, fingerprint={self.fingerprint.hex()[:16]}…)"
 
+    @classmethod
+    def _signer_from_roster(cls, participant_id: str, *, x25519: bytes, ed25519: bytes, xwing: bytes | None,
+                            fingerprint: bytes) -> PublicIdentity:
+        """A member listed in a signed roster, to verify its signatures with: only the signing key is used
+        on that path, so only it is validated (E_BAD_KEY). Never pin or wrap to such an identity."""
+        self = object.__new__(cls)
+        self.participant_id, self.x25519, self.xwing, self.fingerprint = participant_id, x25519, xwing, fingerprint
+        self.ed25519 = curves.check_ed25519_public(ed25519, "sig")
+        return self
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PublicIdentity):
             return NotImplemented
@@ -104,8 +114,10 @@ def xwing_public_checked(public: bytes) -> bytes:
 
 
 def fingerprint_of(participant_id: str, x25519: bytes, ed25519: bytes, pq: bytes | None) -> bytes:
-    w = Writer(labels.FINGERPRINT).str8(participant_id).raw(x25519).raw(ed25519).bytes16(pq or b"")
-    return hashlib.sha256(w.getvalue()).digest()
+    """SHA-256(FINGERPRINT || str8(id) || x25519 || ed25519 || bytes16(xwing or empty)) (spec/identity.md)."""
+    name, pq = participant_id.encode("ascii"), pq or b""
+    return hashlib.sha256(b"".join((labels.FINGERPRINT, bytes((len(name),)), name, x25519, ed25519,
+                                    len(pq).to_bytes(2, "big"), pq))).digest()
 
 
 class Identity:
@@ -113,13 +125,14 @@ class Identity:
 
     SEED_SIZE: ClassVar[int] = 32
 
-    __slots__ = ("public", "_x25519", "_signer", "_ed_seed", "_xwing_seed", "_xwing_private")
+    __slots__ = ("public", "_x25519", "_signer", "_ed_seed", "_xwing_seed", "_xwing_private", "_x25519_key")
 
     def __init__(self, participant_id: str, *, x25519_private: bytes, ed25519_seed: bytes,
                  xwing_seed: bytes | None = None) -> None:
         if len(x25519_private) != 32 or len(ed25519_seed) != 32 or (xwing_seed is not None and len(xwing_seed) != 32):
             raise ValueError("identity secrets are 32 bytes each")
         self._x25519 = bytes(x25519_private)
+        self._x25519_key: Any = None  # cryptography's key object, made once by wrap.unwrap
         self._ed_seed = bytes(ed25519_seed)
         self._signer = curves.SigningKey(self._ed_seed)
         self._xwing_seed = xwing_seed

@@ -134,4 +134,8 @@ def unwrap(identity: Identity, wrapped: bytes, *, kem: WrapKem, suite: Suite, ro
 
 
 def _x25519_private(identity: Identity) -> X25519PrivateKey:
-    return X25519PrivateKey.from_private_bytes(identity._x25519_private())
+    # Loading the key costs OpenSSL a scalar multiplication (as much as the unwrap itself): once per identity.
+    if identity._x25519_key is None:
+        identity._x25519_key = X25519PrivateKey.from_private_bytes(identity._x25519_private())
+    key: X25519PrivateKey = identity._x25519_key
+    return key

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from .. import storage
 from ..encoding import check_id
-from ..errors import DomviaError, PolicyError
+from ..errors import DomviaError, ForkError, PolicyError
 from ..group.bundle import MAX_BUNDLE_BYTES, Announcement, Bundle, Slice
 from ..group.history import HistoryBundle
 from ..group.keyring import KeyRing, parse_input
@@ -96,7 +96,11 @@ def keyring_accept(args: argparse.Namespace) -> int:
                                 hint="accept the file without --admin")
             session.ring.trust_admin(room_id, admin)
         with concerning(args.file, "rejected: "):
-            accepted = session.ring.accept(parsed)
+            try:
+                accepted = session.ring.accept(parsed)
+            except ForkError:
+                _keep_fork_evidence(session, parsed)
+                raise
         session.commit()
     if wants_json(args):
         emit_ok({"file": args.file, "keyring": str(session.path), "created": session.new, "room": accepted.room_id,
@@ -113,6 +117,18 @@ def keyring_accept(args: argparse.Namespace) -> int:
     epochs = ", ".join(map(str, accepted.epochs)) or "none new"
     print(f"accepted {accepted.kind} for room {accepted.room_id}: epoch {epochs}")
     return 0
+
+
+def _keep_fork_evidence(session: Session, parsed: Parsed) -> None:
+    """A fork changes nothing but the evidence, which is kept (spec/keyring.md, "Forks"): store the key ring
+    as it was on disk plus that evidence, without this command's --known or --admin additions."""
+    if session.new:
+        return
+    ring = storage.load_keyring(session.path, session.owner)
+    try:
+        ring.accept(parsed)
+    except ForkError:
+        Session(session.owner, session.path, ring, False).commit()
 
 
 def keyring_show(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from .. import storage
 from ..encoding import check_id
-from ..errors import DomviaError
+from ..errors import DomviaError, PolicyError
 from ..hazmat.suites import DEFAULT_SUITE, Suite
 from ..identity import PublicIdentity
 from ..group.bundle import Bundle
@@ -179,6 +179,10 @@ def room_policy(args: argparse.Namespace) -> int:
         kem = None if args.wrapping is None else (
             WrapKem.MLKEM768_X25519 if args.wrapping == "post-quantum" else WrapKem.X25519)
         suite = None if args.suite is None else Suite.from_label(args.suite)
+        if kem is WrapKem.X25519 and room.kem is WrapKem.MLKEM768_X25519 and not args.allow_downgrade:
+            raise FileError(args.state, "going from post-quantum to classic wrapping is a downgrade",
+                            code=PolicyError.code,
+                            hint="pass --allow-downgrade if it is meant; members see the downgrade in the header")
         return room.change_policy(policy=policy, suite=suite, kem=kem, allow_downgrade=args.allow_downgrade,
                                   progress=progress)
     return _change(args, change, {})

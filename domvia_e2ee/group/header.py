@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, field
 from typing import Final
 
 from .. import labels
@@ -25,6 +26,7 @@ MAX_ISSUED_AT: Final = 253_402_300_799  # 9999-12-31T23:59:59Z: any later time c
 MAX_LIMIT: Final = 0xFFFF_FFFF
 NO_PREVIOUS: Final = bytes(32)
 HASH_SIZE: Final = 32
+_MIDDLE: Final = struct.Struct(">QBII")  # issued_at, flags, max_messages, max_age_seconds
 
 
 class Flag(enum.IntFlag):
@@ -73,8 +75,16 @@ class EpochHeader:
     admins: tuple[Admin, ...]
     member_count: int
     root: bytes
+    # The bytes it was parsed from, or once serialised. init=False so that dataclasses.replace()
+    # starts it empty: a copied cache would sign and hash the old header's bytes.
+    _raw: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
+        if not self._raw:
+            self._raw.append(self._serialise())
+        return self._raw[0]
+
+    def _serialise(self) -> bytes:
         w = (Writer().u8(self.kem).u8(self.suite).str8(self.room_id).u32(self.epoch).raw(self.key_id)
              .raw(self.previous).str8(self.rotator_id).u64(self.issued_at).u8(self.flags)
              .u32(self.policy.max_messages).u32(self.policy.max_age_seconds).u8(len(self.admins)))
@@ -97,6 +107,13 @@ class EpochHeader:
 
     @classmethod
     def read(cls, r: Reader) -> EpochHeader:
+        start = r.pos
+        header = cls._read(r)
+        header._raw.append(r.slice_from(start))
+        return header
+
+    @classmethod
+    def _read(cls, r: Reader) -> EpochHeader:
         kem = WrapKem.from_wire(r.u8("kem"))
         suite = Suite.from_wire(r.u8("suite"))
         room_id = check_id(r.str8("room_id"), "room_id")
@@ -104,11 +121,12 @@ class EpochHeader:
         key_id = r.raw(KEY_ID_SIZE, "key_id")
         previous = _check_previous(r.raw(HASH_SIZE, "previous"), epoch)
         rotator_id = check_id(r.str8("rotator_id"), "rotator_id")
-        issued_at = _bounded(r.u64("issued_at"), "issued_at", 0, MAX_ISSUED_AT)
-        flags = _check_flags(r.u8("flags"), epoch)
-        policy = RoomPolicy(_bounded(r.u32("max_messages"), "max_messages", 1, MAX_LIMIT),
-                            _bounded(r.u32("max_age_seconds"), "max_age_seconds", 1, MAX_LIMIT),
-                            bool(flags & Flag.MEMBERS_MAY_ROTATE))
+        # One read for the fixed-size middle: headers are parsed on every join.
+        issued_at, flag_bits, max_messages, max_age = _MIDDLE.unpack(r.raw(_MIDDLE.size, "issued_at"))
+        _bounded(issued_at, "issued_at", 0, MAX_ISSUED_AT)
+        flags = _check_flags(flag_bits, epoch)
+        policy = RoomPolicy(_bounded(max_messages, "max_messages", 1, MAX_LIMIT),
+                            _bounded(max_age, "max_age_seconds", 1, MAX_LIMIT), bool(flags & Flag.MEMBERS_MAY_ROTATE))
         admins = _read_admins(r)
         count = _bounded(r.u32("member_count"), "member_count", 1, MAX_MEMBERS)
         return cls(kem, suite, room_id, epoch, key_id, previous, rotator_id, issued_at, flags, policy, admins,

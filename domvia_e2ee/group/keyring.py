@@ -260,9 +260,10 @@ class KeyRing:
         return self._validate(entry)
 
     def _validate(self, entry: RosterEntry) -> PublicIdentity:
+        """A roster member as a signer (messages, fork evidence): only its Ed25519 key is checked."""
         identity = self._validated.get(entry.fingerprint)
         if identity is None:
-            identity = self._validated[entry.fingerprint] = entry.identity()
+            identity = self._validated[entry.fingerprint] = entry.signer()
         return identity
 
     def _check_current(self, sealed: SealedMessage, latest: EpochRecord) -> None:

@@ -52,6 +52,11 @@ class RosterEntry:
         return PublicIdentity(self.participant_id, x25519=self.x25519, ed25519=self.ed25519,
                               xwing=self.xwing or None)
 
+    def signer(self) -> PublicIdentity:
+        """The member as a signer: its Ed25519 key validated (E_BAD_KEY), the other keys unused."""
+        return PublicIdentity._signer_from_roster(self.participant_id, x25519=self.x25519, ed25519=self.ed25519,
+                                                  xwing=self.xwing or None, fingerprint=self.fingerprint)
+
     def write_keys(self, w: Writer) -> Writer:
         return w.str8(self.participant_id).raw(self.x25519).raw(self.ed25519).bytes16(self.xwing)
 
@@ -66,8 +71,8 @@ class RosterEntry:
 
 def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, bytes, bytes]:
     participant_id = check_id(r.str8(f"{field}.id"), f"{field}.id")
-    x25519 = r.raw(32, f"{field}.x25519")
-    ed25519 = r.raw(32, f"{field}.ed25519")
+    keys = r.raw(64, f"{field}.keys")
+    x25519, ed25519 = keys[:32], keys[32:]
     pq = r.bytes16(f"{field}.xwing")
     if len(pq) not in (0, xwing.PUBLIC_KEY_SIZE) or (kem is WrapKem.MLKEM768_X25519 and not pq):
         raise FormatError(f"{field}.xwing", f"must be {xwing.PUBLIC_KEY_SIZE} bytes (or empty in a classic epoch)")
@@ -137,7 +142,8 @@ def read_path(r: Reader, field: str) -> tuple[bytes, ...]:
     size = r.u8(field)
     if size > merkle.MAX_PATH:
         raise FormatError(field, "longer than any tree allows")
-    return tuple(r.raw(merkle.HASH_SIZE, field) for _ in range(size))
+    nodes = r.raw(merkle.HASH_SIZE * size, field)  # one read, then slices: paths are on the join's hot path
+    return tuple(nodes[i : i + merkle.HASH_SIZE] for i in range(0, len(nodes), merkle.HASH_SIZE))
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class Room:
         if record.key is None or not record.complete:
             raise PolicyError(f"epoch {latest}: its key and full member list are needed: accept the full bundle")
         self.epoch = latest
-        self.members: dict[str, PublicIdentity] = {i: self.keyring._validate(e) for i, e in record.roster.items()}
+        self.members: dict[str, PublicIdentity] = {i: e.identity() for i, e in record.roster.items()}
 
     @property
     def _record(self) -> EpochRecord:

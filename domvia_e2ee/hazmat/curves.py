@@ -7,6 +7,7 @@ release the GIL, which lets wrapping to many members run on both cores.
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 from nacl import bindings as sodium
@@ -28,11 +29,19 @@ def check_x25519_public(public: bytes, field: str) -> bytes:
         raise InvalidKeyError(f"{field}: X25519 public key must be 32 bytes")
     if int.from_bytes(public, "little") >= _P:
         raise InvalidKeyError(f"{field}: X25519 public key is not canonical")
+    if _small_order_x25519(bytes(public)):
+        raise InvalidKeyError(f"{field}: X25519 public key has small order")
+    return public
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _small_order_x25519(public: bytes) -> bool:
+    # One scalar multiplication per check, and a rotator checks every member on every rotation.
     try:
         sodium.crypto_scalarmult(_PROBE_SCALAR, public)
     except (CryptoError, SodiumRuntimeError):
-        raise InvalidKeyError(f"{field}: X25519 public key has small order") from None
-    return public
+        return True
+    return False
 
 
 def x25519_public(private: bytes) -> bytes:
@@ -49,9 +58,16 @@ def x25519(private: bytes, public: bytes) -> bytes:
 
 def check_ed25519_public(public: bytes, field: str) -> bytes:
     """Canonical, on the curve, in the prime-order subgroup, not small order."""
-    if len(public) != PUBLIC_KEY_SIZE or not sodium.crypto_core_ed25519_is_valid_point(public):
+    if len(public) != PUBLIC_KEY_SIZE or not _valid_ed25519(bytes(public)):
         raise InvalidKeyError(f"{field}: not a valid Ed25519 public key")
     return public
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _valid_ed25519(public: bytes) -> bool:
+    # The subgroup check is a scalar multiplication, as dear as a verification: a room's members
+    # are checked again and again (each roster, each sender), so remember the answer for a public value.
+    return bool(sodium.crypto_core_ed25519_is_valid_point(public))
 
 
 class SigningKey:
