@@ -83,23 +83,30 @@ export async function checkRotation(owner, room, anchors, s) {
   // 5. position in the chain
   const held = room && room.epochs.size > 0 ? room : null;
   let join = false;
+  let mine = null; // P's record of E when the input may add its key (a link listed now)
   if (!held) join = true;
   else if (held.epochs.has(h.epoch)) {
-    const mine = held.epochs.get(h.epoch);
+    mine = held.epochs.get(h.epoch);
     if (sameBytes(mine.header.bytes, h.bytes)) {
-      if (s.kind === 'bundle' && !mine.full) return fillRoster(owner, s, mine);
-      throw new StaleError('this epoch is already held with this header');
+      const listsMe = s.kind === 'bundle' ? s.members.some((m) => m.id === me.id) : s.kind === 'slice' && s.member.id === me.id;
+      if (!(listsMe && !mine.roomKey)) {
+        if (s.kind === 'bundle' && !mine.full) return fillRoster(s);
+        throw new StaleError('this epoch is already held with this header');
+      }
+    } else {
+      const prev = held.epochs.get(h.epoch - 1);
+      const ok = prev
+        ? isAuthorised(() => checkAuthority(prev, h, rotator, s.authority))
+        : isAdmin(mine.header, rotator.id, rotator.fingerprint);
+      if (ok) throw new ForkError([evidenceOf(mine), incoming()], 'two signed headers for one epoch');
+      throw new UnauthorizedError('a different header from a signer who may not sign it');
     }
-    const prev = held.epochs.get(h.epoch - 1);
-    const ok = prev
-      ? isAuthorised(() => checkAuthority(prev, h, rotator, s.authority))
-      : isAdmin(mine.header, rotator.id, rotator.fingerprint);
-    if (ok) throw new ForkError([evidenceOf(mine), incoming()], 'two signed headers for one epoch');
-    throw new UnauthorizedError('a different header from a signer who may not sign it');
   } else if (h.epoch > held.latest + 1) throw new GapError(`missing epochs ${held.latest + 1} to ${h.epoch - 1}`);
   else if (h.epoch < held.first) throw new StaleError('older than the first held epoch');
-  // 6. authority
-  if (join) {
+  // 6. authority (not for a held header gaining its key: it was checked when the header was accepted)
+  if (mine) {
+    // go to step 7
+  } else if (join) {
     if (!anchors?.has(toHex(rotator.fingerprint)) || !isAdmin(h, rotator.id, rotator.fingerprint)) {
       throw new UnauthorizedError('a join needs a trusted anchor that is an admin of the epoch');
     }
@@ -126,15 +133,18 @@ export async function checkRotation(owner, room, anchors, s) {
   // 8. unwrap
   const roomKey = entry ? await unwrap(owner, h, entry.wrapped) : null;
   // 9. the record to commit
-  const roster = new Map();
-  if (s.kind === 'bundle') for (const m of s.members) roster.set(m.id, keysOnly(m));
-  else {
-    roster.set(rotator.id, keysOnly(rotator));
-    if (entry) roster.set(entry.id, keysOnly(entry));
-  }
-  const record = { header: h, signature: s.signature, authority: s.authority, rotatorProof, roomKey, roster, full: s.kind === 'bundle' };
   const kind = roomKey ? s.kind : 'link';
-  return { result: { roomId: h.roomId, epochs: [h.epoch], kind }, record };
+  const result = { roomId: h.roomId, epochs: [h.epoch], kind };
+  if (mine) {
+    // a link gains its key; a bundle also brings the full roster, a slice the members it proves
+    const roster = s.kind === 'bundle' || mine.full ? null : new Map(mine.roster);
+    if (roster) roster.set(entry.id, keysOnly(entry)).set(rotator.id, keysOnly(rotator));
+    return { result, fill: { roomKey, roster: s.kind === 'bundle' ? rosterOf(s.members) : roster } };
+  }
+  const roster = s.kind === 'bundle' ? rosterOf(s.members) : new Map([[rotator.id, keysOnly(rotator)]]);
+  if (entry && s.kind === 'slice') roster.set(entry.id, keysOnly(entry));
+  const record = { header: h, signature: s.signature, authority: s.authority, rotatorProof, roomKey, roster, full: s.kind === 'bundle' };
+  return { result, record };
 }
 
 async function unwrap(owner, h, wrapped) {
@@ -144,18 +154,13 @@ async function unwrap(owner, h, wrapped) {
   });
 }
 
-/** Step 5's roster fill-in, then step 8: a full bundle for a held header without a full roster. */
-async function fillRoster(owner, s, mine) {
-  const me = owner.public;
-  const entry = s.members.find((m) => m.id === me.id && sameBytes(m.fingerprint, me.fingerprint));
-  let roomKey = mine.roomKey;
-  if (entry) {
-    const k = await unwrap(owner, s.header, entry.wrapped); // step 8, also when the key is held already
-    roomKey ??= k;
-  }
-  const roster = new Map();
-  for (const m of s.members) roster.set(m.id, keysOnly(m));
-  return { result: { roomId: s.header.roomId, epochs: [s.header.epoch], kind: 'roster' }, fill: { roster, roomKey } };
+function rosterOf(members) {
+  return new Map(members.map((m) => [m.id, keysOnly(m)]));
+}
+
+/** Step 5: a full bundle for a held header without a full roster adds the roster (then step 9). */
+function fillRoster(s) {
+  return { result: { roomId: s.header.roomId, epochs: [s.header.epoch], kind: 'roster' }, fill: { roster: rosterOf(s.members), roomKey: null } };
 }
 
 /** A member proof file (spec/bundle.md#verification, last paragraph). */

@@ -153,9 +153,11 @@ export class KeyRing {
     let roster;
     if (plan.fill) {
       const rec = room.epochs.get(epoch);
-      rec.roster = roster = plan.fill.roster;
-      rec.full = true;
-      rec.roomKey = plan.fill.roomKey;
+      if (plan.fill.roster) {
+        rec.roster = roster = plan.fill.roster;
+        rec.full ||= plan.result.kind !== 'slice';
+      }
+      if (plan.fill.roomKey) rec.roomKey = plan.fill.roomKey;
     } else {
       room.epochs.set(epoch, { ...plan.record, sealed: 0, used: 0 });
       roster = plan.record.roster;
