@@ -51,6 +51,10 @@ export async function privateIdentity(p) {
 }
 
 /** A member proof object {identity, wrapped_digest, index, path} (spec/conformance.md), or null. */
+export function proofObject(p) {
+  return proofOf(p);
+}
+
 function proofOf(p) {
   if (p === null || p === undefined) return null;
   return {
