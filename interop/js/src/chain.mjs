@@ -14,8 +14,8 @@ import { INFO_WRAP, KEM_CLASSIC, KEM_XWING, unwrapRoomKey } from './wrap.mjs';
 
 export const sameBytes = (a, b) => a.length === b.length && constantTimeEqual(a, b);
 
-/** The key record {id, x25519, ed25519, xwing, fingerprint} of a member, proof or entry. */
-export const keysOnly = ({ id, x25519, ed25519, xwing, fingerprint }) => ({ id, x25519, ed25519, xwing, fingerprint });
+/** A roster entry {id, x25519, ed25519, xwing, fingerprint, wrappedDigest} of a member, proof or history entry. */
+export const keysOnly = ({ id, x25519, ed25519, xwing, fingerprint, wrappedDigest }) => ({ id, x25519, ed25519, xwing, fingerprint, wrappedDigest });
 
 /** The owner's private key for a KEM (null when it has none: the unwrap then fails with E_AUTH). */
 export function privateKeyFor(owner, kem) {
@@ -139,11 +139,13 @@ export async function checkRotation(owner, room, anchors, s) {
     // a link gains its key; a bundle also brings the full roster, a slice the members it proves
     const roster = s.kind === 'bundle' || mine.full ? null : new Map(mine.roster);
     if (roster) roster.set(entry.id, keysOnly(entry)).set(rotator.id, keysOnly(rotator));
-    return { result, fill: { roomKey, roster: s.kind === 'bundle' ? rosterOf(s.members) : roster } };
+    const ownProof = s.kind === 'slice' ? { ...entry, index: s.index, path: s.path } : undefined;
+    return { result, fill: { roomKey, roster: s.kind === 'bundle' ? rosterOf(s.members) : roster, ownProof } };
   }
   const roster = s.kind === 'bundle' ? rosterOf(s.members) : new Map([[rotator.id, keysOnly(rotator)]]);
   if (entry && s.kind === 'slice') roster.set(entry.id, keysOnly(entry));
-  const record = { header: h, signature: s.signature, authority: s.authority, rotatorProof, roomKey, roster, full: s.kind === 'bundle' };
+  const ownProof = s.kind === 'slice' ? { ...entry, index: s.index, path: s.path } : null; // for a partial roster
+  const record = { header: h, signature: s.signature, authority: s.authority, rotatorProof, roomKey, roster, full: s.kind === 'bundle', ownProof };
   return { result, record };
 }
 

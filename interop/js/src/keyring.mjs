@@ -13,6 +13,7 @@ import { MAGIC_BUNDLE, MAGIC_EPOCH, MAGIC_HISTORY, MAGIC_MEMBER_PROOF, MAGIC_SLI
 import { parseMemberProofFile } from './memberproof.mjs';
 import { SealCounter, SealedMessage, _sealWithNonce, openParsed } from './message.mjs';
 import { DEFAULT_LIVE_EPOCHS, DEFAULT_REPLAY_CAPACITY, RoomReplay } from './replay.mjs';
+import { rotate, shareHistory } from './rotation.mjs';
 
 export const MAX_EVIDENCE = 16;
 
@@ -158,6 +159,7 @@ export class KeyRing {
         rec.full ||= plan.result.kind !== 'slice';
       }
       if (plan.fill.roomKey) rec.roomKey = plan.fill.roomKey;
+      if (plan.fill.ownProof) rec.ownProof = plan.fill.ownProof;
     } else {
       room.epochs.set(epoch, { ...plan.record, sealed: 0, used: 0 });
       roster = plan.record.roster;
@@ -287,6 +289,18 @@ export class KeyRing {
     rec.sealed += 1;
     rec.used += 1;
     return msg;
+  }
+
+  // ------------------------------------------------------------ rotating and sharing
+
+  /** Rotate (or create) a room as the owner: see rotation.mjs. The new bundle is accepted here last. */
+  async rotate(roomId, opts) {
+    return rotate(this, this.#owner, roomId, opts);
+  }
+
+  /** A history bundle sharing held epochs with one joiner, on purpose: see rotation.mjs. */
+  async shareHistory(roomId, opts) {
+    return shareHistory(this, this.#owner, roomId, opts);
   }
 
   /** spec/keyring.md#rotation-policy: the latest epoch has reached its message count or its age. */

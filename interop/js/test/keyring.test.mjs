@@ -260,3 +260,29 @@ test('history bundles: a chain that does not link to the anchor, and a KEM other
   assert.equal(await codeOf(async () => dave.accept(await h(e1.header, e1.roomKey.secret, 2))), 'E_DOWNGRADE');
   assert.deepEqual(kindOf(await dave.accept(await h(e1.header, e1.roomKey.secret))), [[1], 'history']);
 });
+
+test('KeyRing.rotate and shareHistory: a room lived through its key rings', async () => {
+  const ids = await people(['alice', 'bob', 'carol', 'dave']);
+  const rings = {};
+  for (const n of Object.keys(ids)) rings[n] = ringFor(ids[n], n === 'alice' ? null : ids.alice);
+  const pub = (...names) => names.map((n) => ids[n].public);
+  const r1 = await rings.alice.rotate('room', { members: pub('alice', 'bob', 'carol'), membersMayRotate: true });
+  await rings.bob.accept(r1.slices.bob);
+  await rings.carol.accept(r1.bundle);
+  const hello = rings.carol.seal('room', enc('hello'), { messageId: 'h' });
+  // bob (a member, not an admin) removes carol; his authority is the proof of his slice
+  const r2 = await rings.bob.rotate('room', { members: pub('alice', 'bob') });
+  assert.deepEqual(kindOf(await rings.alice.accept(r2.slices.alice)), [[2], 'slice']);
+  assert.deepEqual(kindOf(await rings.carol.accept(r2.announcement)), [[2], 'link']);
+  // alice adds dave and shares epoch 1 with him
+  const r3 = await rings.alice.rotate('room', { members: pub('alice', 'bob', 'dave'), share: [{ recipient: ids.dave.public, epochs: [1] }] });
+  assert.equal(rings.alice.latestEpoch('room'), 3);
+  await rings.dave.accept(r3.slices.dave);
+  assert.deepEqual(kindOf(await rings.dave.accept(r3.histories[0])), [[1, 2], 'history']);
+  assert.equal(rings.dave.open(hello.toBinary(), { checkReplay: false }).senderId, 'carol');
+  // a pinned identity is never replaced silently by a rotator
+  const impostor = (await people(['dave'])).dave;
+  rings.alice.addIdentity(ids.dave.public);
+  assert.equal(await codeOf(() => rings.alice.rotate('room', { members: [ids.alice.public, impostor.public] })), 'E_POLICY');
+  assert.equal(rings.alice.latestEpoch('room'), 3);
+});
