@@ -1,6 +1,12 @@
 // Shared by the unit tests: identities, key rings and a small room whose epochs chain.
 import { Identity, KeyRing, RoomKey, ZERO_HASH } from '../src/index.mjs';
-import { _buildBundle } from '../src/bundle.mjs';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { _buildBundle, encodeAnnouncement, proofOfMember } from '../src/bundle.mjs';
+import { ByteWriter } from '../src/encoding.mjs';
+import { encodeHeader, epochSignedBytes } from '../src/header.mjs';
+import { MAGIC_BUNDLE, MAGIC_SLICE } from '../src/labels.mjs';
+import { inclusionPath, merkleRoot } from '../src/merkle.mjs';
+import { memberLeaf, writeAuthority, writeMember, writePath, writeProof } from '../src/memberproof.mjs';
 
 export const enc = (s) => new TextEncoder().encode(s);
 
@@ -46,4 +52,27 @@ export async function epochOf({ rotator, members, prev = null, epoch, roomId = '
     null,
   );
   return { ...b, roomKey };
+}
+
+/**
+ * A bundle, slices and announcement written from raw parts, signed by `signer` (an Identity) whatever the header
+ * says: for the MUST-reject tests. entries: [{keys (key record), wrapped}] sorted by id; header: encodeHeader fields.
+ */
+export function forge({ signer, header, entries, authority = null, rotatorIndex = 0 }) {
+  const withDigest = entries.map((e) => ({ ...e.keys, wrapped: e.wrapped, wrappedDigest: sha256(e.wrapped) }));
+  const leaves = withDigest.map(memberLeaf);
+  const h = encodeHeader({ ...header, memberCount: entries.length, root: header.root ?? merkleRoot(leaves) });
+  const signature = signer.sign(epochSignedBytes(h));
+  const w = new ByteWriter().bytes(MAGIC_BUNDLE).bytes(h.bytes).bytes(signature);
+  writeAuthority(w, authority);
+  for (const m of withDigest) writeMember(w, m);
+  const rotatorProof = proofOfMember(withDigest, rotatorIndex, leaves);
+  const slice = (i, over = {}) => {
+    const sw = new ByteWriter().bytes(MAGIC_SLICE).bytes(h.bytes).bytes(signature);
+    writeAuthority(sw, authority);
+    writeProof(sw, over.rotatorProof ?? rotatorProof);
+    writeMember(sw, withDigest[i]).u32(over.index ?? i);
+    return writePath(sw, over.path ?? inclusionPath(i, leaves)).finish();
+  };
+  return { bundle: w.finish(), header: h, slice, announcement: encodeAnnouncement({ header: h, signature, authority, rotatorProof }), members: withDigest };
 }
