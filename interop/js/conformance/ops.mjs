@@ -178,7 +178,7 @@ const OPS = {
     );
     const slices = {};
     for (const [id, s] of Object.entries(b.slices)) slices[id] = toHex(s);
-    return { bundle: toHex(b.bundle), announcement: toHex(b.announcement), slices, epoch_hash: toHex(b.epochHash) };
+    return { bundle: toHex(b.bundle), announcement: b.announcement && toHex(b.announcement), slices, epoch_hash: toHex(b.epochHash) };
   },
 
   member_proof(i) {

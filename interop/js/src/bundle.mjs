@@ -113,8 +113,9 @@ export async function _buildBundle(
     const wrapped = await _wrapRoomKey({ kem, label: INFO_WRAP, roomKey, recipientId: m.id, recipientPublic }, ephemerals?.[m.id] ?? null);
     entries.push({ ...keysOf(m), wrapped, wrappedDigest: sha(wrapped) });
   }
+  // A rotator that is not a member gets a bundle (refused by every receiver) and no slice or announcement:
+  // without its leaf there is no rotator proof (spec/conformance.md, build_bundle).
   const rotatorIndex = entries.findIndex((e) => e.id === rotator.id);
-  if (rotatorIndex < 0) throw new FormatError('members', 'the rotator must be a member of its epoch');
   const leaves = entries.map(memberLeaf);
   const sortedAdmins = [...admins].sort((a, b) => compareAscii(a.id, b.id));
   const header = encodeHeader({
@@ -126,6 +127,8 @@ export async function _buildBundle(
   const w = new ByteWriter().bytes(MAGIC_BUNDLE).bytes(header.bytes).bytes(signature);
   writeAuthority(w, authority);
   for (const e of entries) writeMember(w, e);
+  const bundle = w.finish();
+  if (rotatorIndex < 0) return { bundle, announcement: null, slices: {}, header, epochHash: epochHash(header) };
   const rotatorProof = proofOfMember(entries, rotatorIndex, leaves);
   const slices = {};
   entries.forEach((e, i) => {
@@ -136,7 +139,7 @@ export async function _buildBundle(
     slices[e.id] = writePath(sw, inclusionPath(i, leaves)).finish();
   });
   const announcement = encodeAnnouncement({ header, signature, authority, rotatorProof });
-  return { bundle: w.finish(), announcement, slices, header, epochHash: epochHash(header) };
+  return { bundle, announcement, slices, header, epochHash: epochHash(header) };
 }
 
 /** The member proof file of `memberId` in a full bundle (bytes or parsed), or null if it is not listed. */

@@ -172,5 +172,6 @@ export function checkMemberProof(room, f) {
   if (!verifyProof(f.proof, rec.header)) throw new AuthError();
   const listed = rec.roster.get(f.proof.id);
   if (listed && !sameBytes(listed.fingerprint, f.proof.fingerprint)) throw new AuthError();
-  return { result: { roomId: f.roomId, epochs: [f.epoch], kind: 'member' }, member: keysOnly(f.proof) };
+  // `epochs` lists what the step added or changed: nothing when the member was already in the roster
+  return { result: { roomId: f.roomId, epochs: listed ? [] : [f.epoch], kind: 'member' }, member: listed ? null : keysOnly(f.proof) };
 }

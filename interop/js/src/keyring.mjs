@@ -195,6 +195,7 @@ export class KeyRing {
   #acceptMember(f) {
     const room = this.#rooms.get(f.roomId) ?? null;
     const { result, member } = checkMemberProof(room, f);
+    if (!member) return { ...result, identityChanges: [] };
     room.epochs.get(f.epoch).roster.set(member.id, member);
     return { ...result, identityChanges: this.#identityChanges([[member.id, member]]) };
   }
