@@ -117,10 +117,9 @@ export async function _buildBundle(
   // without its leaf there is no rotator proof (spec/conformance.md, build_bundle).
   const rotatorIndex = entries.findIndex((e) => e.id === rotator.id);
   const leaves = entries.map(memberLeaf);
-  const sortedAdmins = [...admins].sort((a, b) => compareAscii(a.id, b.id));
   const header = encodeHeader({
     kem, suite: roomKey.suite, roomId: roomKey.roomId, epoch: roomKey.epoch, keyId: roomKey.keyId, previous,
-    rotatorId: rotator.id, issuedAt, flags, maxMessages, maxAgeSeconds, admins: sortedAdmins,
+    rotatorId: rotator.id, issuedAt, flags, maxMessages, maxAgeSeconds, admins, // as given: unsorted is E_FORMAT
     memberCount: entries.length, root: merkleRoot(leaves),
   });
   const signature = rotator.sign(epochSignedBytes(header));

@@ -2,7 +2,7 @@
 // per-epoch replay state; accepting group-state structures (chain.mjs, historychain.mjs) and opening in spec order.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { b64uEncode, compareAscii, toHex } from './encoding.mjs';
-import { AuthError, BadKeyError, FormatError, ForkError, NotMemberError, PolicyError, StaleError, UnauthorizedError, UnknownKeyError, UnknownSenderError } from './errors.mjs';
+import { AuthError, FormatError, ForkError, NotMemberError, PolicyError, StaleError, UnauthorizedError, UnknownKeyError, UnknownSenderError } from './errors.mjs';
 import { ed25519VerifyStrict, validateEd25519Public } from './ed25519.mjs';
 import { parseAnnouncement, parseBundle, parseSlice } from './bundle.mjs';
 import { checkMemberProof, checkRotation, evidenceOf, sameBytes } from './chain.mjs';
@@ -248,16 +248,9 @@ export class KeyRing {
   /** Step 2's key id mismatch: a fork when a member signed it, else E_AUTH. */
   #otherKey(roomId, rec, msg) {
     const keys = rec.roster.get(msg.senderId);
-    let valid = false;
-    if (msg.signed && keys) {
-      try {
-        validateEd25519Public(keys.ed25519);
-        valid = ed25519VerifyStrict(keys.ed25519, msg.signedBytes, msg.signature);
-      } catch (e) {
-        if (!(e instanceof BadKeyError)) throw e;
-      }
-    }
-    if (!valid) throw new AuthError();
+    if (!msg.signed || !keys) throw new AuthError();
+    validateEd25519Public(keys.ed25519); // a roster key is validated at its first use: E_BAD_KEY (spec/bundle.md#member-tree)
+    if (!ed25519VerifyStrict(keys.ed25519, msg.signedBytes, msg.signature)) throw new AuthError();
     const e = new ForkError([evidenceOf(rec), { kind: 'message', bytes: msg.toBinary(), sender: keys }], 'a member sealed with another key for a held epoch');
     this.#keepEvidence(roomId, e);
     throw e;

@@ -47,7 +47,7 @@ export async function rotate(ring, owner, roomId, opts) {
     flags: (mayRotate ? FLAG_MEMBERS_MAY_ROTATE : 0) | (lowered ? FLAG_DOWNGRADE : 0),
     maxMessages: opts.maxMessages ?? ph?.maxMessages ?? 100,
     maxAgeSeconds: opts.maxAgeSeconds ?? ph?.maxAgeSeconds ?? 604800,
-    admins: opts.admins ?? ph?.admins ?? [{ id: owner.id, fingerprint: owner.fingerprint }],
+    admins: [...(opts.admins ?? ph?.admins ?? [{ id: owner.id, fingerprint: owner.fingerprint }])].sort((a, b) => compareAscii(a.id, b.id)),
     members: opts.members,
     authority: admin ? null : ownProofOf(prev, owner.id),
   });

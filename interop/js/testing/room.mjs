@@ -46,7 +46,7 @@ export async function epochOf({ rotator, members, prev = null, epoch, roomId = '
       flags: flags ?? (prev ? prev.header.flags & 1 : 0),
       maxMessages: maxMessages ?? prev?.header.maxMessages ?? 100,
       maxAgeSeconds: maxAgeSeconds ?? prev?.header.maxAgeSeconds ?? 604800,
-      admins: admins ? admins.map((a) => ({ id: a.id, fingerprint: a.fingerprint })) : prev ? prev.header.admins : [{ id: rotator.id, fingerprint: rotator.fingerprint }],
+      admins: admins ? admins.map((a) => ({ id: a.id, fingerprint: a.fingerprint })).sort((a, b) => (a.id < b.id ? -1 : 1)) : prev ? prev.header.admins : [{ id: rotator.id, fingerprint: rotator.fingerprint }],
       members: members.map((m) => m.public), authority,
     },
     null,
