@@ -23,7 +23,7 @@ const headerFor = (roomKey, rotator, admins) => ({
   admins: admins.map((a) => ({ id: a.id, fingerprint: a.fingerprint })),
 });
 
-test('MR-EPOCH-ROTATOR-ABSENT, MR-PROOF-ROTATOR-ID, MR-EPOCH-ROTATOR-KEY, MR-EPOCH-SIGNATURE, MR-EPOCH-ROOT', async () => {
+test('MR-EPOCH-ROTATOR-MEMBER, MR-BUNDLE-FORMAT (rotator proof id), MR-EPOCH-ROTATOR-KEY, MR-BUNDLE-SIGNATURE, MR-BUNDLE-ROOT', async () => {
   const ids = await people(['alice', 'bob', 'carol']);
   const key = RoomKey.generate({ roomId: 'room', epoch: 1 });
   const entries = await parts(ids, ['bob', 'carol'], key);
@@ -55,7 +55,7 @@ test('MR-EPOCH-ROTATOR-ABSENT, MR-PROOF-ROTATOR-ID, MR-EPOCH-ROTATOR-KEY, MR-EPO
   assert.equal(await codeOf(() => ringFor(ids.bob, ids.alice).accept(root.slice(1))), 'E_AUTH');
 });
 
-test('MR-CHAIN-SLICE-PATH and MR-CHAIN-PARTITION', async () => {
+test('MR-BUNDLE-ROOT (slice path) and MR-BUNDLE-PARTITION', async () => {
   const ids = await people(['alice', 'bob', 'carol']);
   const key = RoomKey.generate({ roomId: 'room', epoch: 1 });
   const all = await parts(ids, ['alice', 'bob', 'carol'], key);
@@ -88,4 +88,22 @@ test('MR-HIST-SIGNATURE and MR-HIST-SHARER: the sharer proof and signature', asy
   const tampered = { ...memberProof(e2.bundle, 'alice'), index: 1 };
   assert.equal(await codeOf(async () => dave.accept(await make(ids.alice, tampered))), 'E_UNAUTHORIZED');
   assert.deepEqual((await dave.accept(await make(ids.alice, memberProof(e2.bundle, 'alice')))).epochs, [1]);
+});
+
+test('MR-HIST-SHARER-KEY: a sharer proved in the anchor epoch whose Ed25519 key is small order', async () => {
+  const ids = await people(['alice', 'dave', 'zed']);
+  const { fingerprintOf } = await import('../src/identity.mjs');
+  const e1 = await epochOf({ rotator: ids.alice, members: [ids.alice, ids.dave] });
+  const key = RoomKey.generate({ roomId: 'room', epoch: 2 });
+  const entries = await parts(ids, ['alice', 'dave', 'zed'], key);
+  entries[2].keys = { ...entries[2].keys, ed25519: Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0)) };
+  entries[2].keys.fingerprint = fingerprintOf(entries[2].keys);
+  const e2 = forge({ signer: ids.alice, header: { ...headerFor(key, ids.alice, [ids.alice]), previous: e1.epochHash }, entries });
+  const dave = ringFor(ids.dave, ids.alice);
+  await dave.accept(e2.slice(1));
+  const history = await _buildHistory({
+    sharer: ids.zed, recipient: ids.dave.public, roomId: 'room', anchorEpoch: 2, issuedAt: 0, kem: 1,
+    sharerProof: memberProof(e2.bundle, 'zed'), entries: [{ header: e1.header, secret: null, roster: [] }],
+  });
+  assert.equal(await codeOf(() => dave.accept(history)), 'E_BAD_KEY');
 });
