@@ -73,6 +73,15 @@ export class KeyRing {
     this.#anchors.get(roomId).add(toHex(fp));
   }
 
+  /**
+   * Remove a room (its chain, replay state, fork evidence and join anchors), for instance to rejoin the other branch of
+   * a fork as a join from an admin trusted anew (spec/keyring.md#forks).
+   */
+  forgetRoom(roomId) {
+    this.#rooms.delete(roomId);
+    this.#anchors.delete(roomId);
+  }
+
   // ------------------------------------------------------------ state
 
   #room(roomId) {

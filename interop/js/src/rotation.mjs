@@ -1,7 +1,9 @@
 // Rotation and history sharing from a key ring (spec/bundle.md#rotation, spec/history.md#sharing): the next header
 // is derived from the newest held epoch, the rotator's own pins are enforced, and the new bundle is accepted into
 // the rotator's key ring as the last step that can fail.
-import { compareAscii } from './encoding.mjs';
+import { compareAscii, constantTimeEqual } from './encoding.mjs';
+
+const sameBytes = (a, b) => a.length === b.length && constantTimeEqual(a, b);
 import { FormatError, PolicyError } from './errors.mjs';
 import { FLAG_DOWNGRADE, FLAG_MEMBERS_MAY_ROTATE, ZERO_HASH, epochHash, isAdmin } from './header.mjs';
 import { buildBundle, memberProof, proofOfMember } from './bundle.mjs';
@@ -40,6 +42,12 @@ export async function rotate(ring, owner, roomId, opts) {
   const lowered = ph?.kem.id === KEM_XWING.id && kem.id === KEM_CLASSIC.id;
   const mayRotate = opts.membersMayRotate ?? (ph ? (ph.flags & FLAG_MEMBERS_MAY_ROTATE) !== 0 : false);
   const admin = !ph || isAdmin(ph, owner.id, owner.fingerprint);
+  // Removing an admin from the room removes it from the admin set (only an admin may do that).
+  const listed = (a) => opts.members.some((m) => m.id === a.id && sameBytes(m.fingerprint, a.fingerprint));
+  let admins = opts.admins ?? ph?.admins.filter(listed) ?? [{ id: owner.id, fingerprint: owner.fingerprint }];
+  if (!opts.admins && ph && admins.length !== ph.admins.length && !admin) throw new PolicyError('only an admin may remove an admin');
+  if (!admins.length) throw new PolicyError('the room would have no admin left');
+  admins = [...admins].sort((a, b) => compareAscii(a.id, b.id));
   const roomKey = RoomKey.generate({ roomId, epoch: latest + 1, suite: opts.suite ?? ph?.suite ?? 'A256GCM' });
   const built = await buildBundle({
     rotator: owner, roomKey, kem, previous: ph ? epochHash(ph) : ZERO_HASH,
@@ -47,7 +55,7 @@ export async function rotate(ring, owner, roomId, opts) {
     flags: (mayRotate ? FLAG_MEMBERS_MAY_ROTATE : 0) | (lowered ? FLAG_DOWNGRADE : 0),
     maxMessages: opts.maxMessages ?? ph?.maxMessages ?? 100,
     maxAgeSeconds: opts.maxAgeSeconds ?? ph?.maxAgeSeconds ?? 604800,
-    admins: [...(opts.admins ?? ph?.admins ?? [{ id: owner.id, fingerprint: owner.fingerprint }])].sort((a, b) => compareAscii(a.id, b.id)),
+    admins,
     members: opts.members,
     authority: admin ? null : ownProofOf(prev, owner.id),
   });

@@ -286,3 +286,22 @@ test('KeyRing.rotate and shareHistory: a room lived through its key rings', asyn
   assert.equal(await codeOf(() => rings.alice.rotate('room', { members: [ids.alice.public, impostor.public] })), 'E_POLICY');
   assert.equal(rings.alice.latestEpoch('room'), 3);
 });
+
+test('rotate removes a removed admin from the admin set; forgetRoom allows a rejoin on another branch', async () => {
+  const ids = await people(['alice', 'bob', 'carol']);
+  const alice = ringFor(ids.alice, null);
+  const r1 = await alice.rotate('room', { members: [ids.alice.public, ids.bob.public, ids.carol.public], admins: [ids.alice, ids.bob] });
+  const r2 = await alice.rotate('room', { members: [ids.alice.public, ids.carol.public] });
+  assert.deepEqual(r2.header.admins.map((a) => a.id), ['alice']);
+  const carol = ringFor(ids.carol, ids.alice);
+  await carol.accept(r1.bundle);
+  await carol.accept(r2.bundle);
+  // another branch of epoch 2 by bob, an admin of epoch 1: a fork; carol rejoins it explicitly
+  const other = await epochOf({ rotator: ids.bob, members: [ids.bob, ids.carol], prev: { header: r1.header, epochHash: r1.epochHash } });
+  assert.equal(await codeOf(() => carol.accept(other.bundle)), 'E_FORK');
+  carol.forgetRoom('room');
+  assert.deepEqual(carol.held(), []);
+  assert.equal(await codeOf(() => carol.accept(other.bundle)), 'E_UNAUTHORIZED'); // no anchor any more
+  carol.trustAnchor('room', ids.bob.public);
+  assert.deepEqual(kindOf(await carol.accept(other.bundle)), [[2], 'bundle']);
+});
