@@ -1,5 +1,5 @@
 // Differential mutation probes (a maintenance tool, not a test): every successful session vector of the group-state
-// files with one accepted structure mutated (a flipped byte, a cut, an appended byte), expected answer = THIS
+// files with one accepted structure or opened binary message mutated (a flipped byte, a cut, an appended byte), expected answer = THIS
 // implementation's. Run the reference on the output with `domvia-e2ee conformance --vectors DIR`: a FAIL is a
 // disagreement. Usage: node testing/mutate.mjs OUT.json [mutations per step, default 4] [seed]
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,9 +20,11 @@ for (const f of ['bundle', 'history', 'keyring']) {
   for (const c of doc.cases) {
     if (c.op !== 'session' || !c.output) continue;
     c.input.steps.forEach((step, si) => {
-      if (!step.accept) return;
+      const hex = step.accept ?? step.open?.binary;
+      if (!hex) return;
+      const wrap = (m) => (step.accept ? { accept: m.toString('hex') } : { ...step, open: { binary: m.toString('hex') } });
       for (let k = 0; k < per; k++) {
-        const bytes = Buffer.from(step.accept, 'hex');
+        const bytes = Buffer.from(hex, 'hex');
         const kind = rand();
         let m;
         if (kind < 0.8) {
@@ -31,7 +33,7 @@ for (const f of ['bundle', 'history', 'keyring']) {
           m[i] ^= 1 << Math.floor(rand() * 8);
         } else if (kind < 0.9) m = bytes.subarray(0, Math.floor(rand() * bytes.length));
         else m = Buffer.concat([bytes, Buffer.from([Math.floor(rand() * 256)])]);
-        const steps = c.input.steps.slice(0, si + 1).map((s, j) => (j === si ? { accept: m.toString('hex') } : s));
+        const steps = c.input.steps.slice(0, si + 1).map((s, j) => (j === si ? wrap(m) : s));
         cases.push({ id: `mut-${c.id}-${si}-${k}`, op: 'session', description: `${c.id} step ${si} mutated`, input: { ...c.input, steps } });
       }
     });
