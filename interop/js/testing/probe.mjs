@@ -192,5 +192,25 @@ const D = [alice, bob, carol, dave];
     issued_at: 1, flags: 0, max_messages: 100, max_age_seconds: 604800, admins: [['bob', h(bob.fingerprint)], ['alice', h(alice.fingerprint)]],
     members: [alice.public.toObject(), bob.public.toObject()], ephemerals: eph, authority: null });
 }
+// Batch 3: history bundles gaining a roster; a history entry header with a trailing byte (V8)
+{
+  const { ByteWriter } = await import(`${J}/src/encoding.mjs`);
+  const { writeProof } = await import(`${J}/src/memberproof.mjs`);
+  const e1 = await epoch({ rotator: alice, members: [alice, bob] });
+  const e2 = await epoch({ rotator: alice, members: [alice, bob, dave], prev: e1 });
+  const e3 = await epoch({ rotator: alice, members: [alice, bob, dave], prev: e2 });
+  const fromBob = _sealWithNonce(e2.roomKey, new Uint8Array([4]), { senderId: 'bob', messageId: 'b2', contentType: 'text/plain', padded: true, signer: bob }, randomBytes(12));
+  const mp2 = (b, i) => memberProof(b.bundle, i);
+  const hb = await _buildHistory({ sharer: alice, recipient: dave.public, roomId: 'room', anchorEpoch: 3, issuedAt: 0n, kem: 1, sharerProof: memberProof(e3.bundle, 'alice'),
+    entries: [{ header: e1.header, secret: e1.roomKey.secret, roster: ['alice', 'bob'].map((i) => mp2(e1, i)), ephemeral: null },
+      { header: e2.header, secret: e2.roomKey.secret, roster: ['alice', 'bob', 'dave'].map((i) => mp2(e2, i)), ephemeral: null }] });
+  await session('history-gains-roster', 'a slice-held epoch gains its roster from a history bundle, then bob\'s message opens', dave,
+    [acc(e2.slices.dave), acc(e3.slices.dave), acc(hb), open(fromBob, false)], { directory: D });
+  await session('history-before-roster', 'the same message before the history bundle', dave, [acc(e2.slices.dave), acc(e3.slices.dave), open(fromBob, false)], { directory: D });
+  const w = new ByteWriter().str8('room').str8('alice').str8('dave').u32(3).u64(0).u8(1).u32(1)
+    .bytes16(new Uint8Array([...e2.header.bytes, 0])).bytes16(new Uint8Array(0)).u32(0);
+  const raw = writeProof(new ByteWriter().bytes(Uint8Array.of(0x44, 0x56, 0x48, 0x02)).bytes(w.finish()).bytes(new Uint8Array(64)), memberProof(e3.bundle, 'alice')).finish();
+  await session('history-entry-trailing', 'V8: a history entry header with a trailing byte inside its bytes16', dave, [acc(e3.slices.dave), acc(raw)], { directory: D });
+}
 writeFileSync(process.argv[2] ?? 'probe.json', JSON.stringify({ name: 'probe', version: 1, description: 'JS answers to probe against the reference', cases }, null, 1));
 for (const c of cases) console.log(c.id, c.error ?? JSON.stringify(c.output).slice(0, 150));
