@@ -11,9 +11,10 @@
 //                                                                   -> {binary, json}
 //   open          {secret, suite, room_id, epoch, binary | json, sender?: public text (signed path)}
 //                                                                   -> {content, sender_id, message_id, content_type, signed}
-//   build-bundle  {rotator: private, secret, suite, kem, room_id, epoch, issued_at, members: [public text], proof?}
-//                                                                   -> {bundle, slices}
-//   keyring       {owner: private, allow_unsigned?, directory: [public text], admins: [{room_id, id}],
+//   build-bundle  {rotator: private, secret, suite, kem, room_id, epoch, previous? (hex; zeros), issued_at, flags?,
+//                  max_messages?, max_age_seconds?, admins? ([[id, hex fingerprint]]; the rotator), members: [public text],
+//                  authority? (member proof object)}  -> {bundle, announcement, slices, epoch_hash}
+//   keyring       {owner: private, allow_unsigned?, directory: [public text], anchors: [{room_id, id}],
 //                  steps: [{accept: hex} | {open: {binary|json}, check_replay?} | {seal: {room_id, content,
 //                  message_id, content_type?, padded?, signed?}}]}   -> {results, held}
 //   batch         {requests: [{command, input}]}   -> {responses: [result | {error, message}]}  (one process, many calls)
@@ -28,9 +29,10 @@ import {
   openUnsigned,
   seal,
   toHex,
+  ZERO_HASH,
 } from './src/index.mjs';
 import { FormatError, UnsupportedError } from './src/errors.mjs';
-import { privateIdentity } from './conformance/ops.mjs';
+import { privateIdentity, proofObject } from './conformance/ops.mjs';
 
 const hex = (s, field) => fromHex(s, field);
 
@@ -86,26 +88,32 @@ const COMMANDS = {
   },
 
   async 'build-bundle'(r) {
-    const { bundle, slices } = await buildBundle({
-      rotator: await privateIdentity(r.rotator),
+    const rotator = await privateIdentity(r.rotator);
+    const b = await buildBundle({
+      rotator,
       roomKey: roomKeyOf(r),
       kem: r.kem ?? 1,
-      issuedAt: r.issued_at ?? Math.floor(Date.now() / 1000),
+      previous: r.previous ? hex(r.previous, 'previous') : ZERO_HASH,
+      issuedAt: BigInt(r.issued_at ?? Math.floor(Date.now() / 1000)),
+      flags: r.flags ?? 0,
+      maxMessages: r.max_messages ?? 100,
+      maxAgeSeconds: r.max_age_seconds ?? 604800,
+      admins: (r.admins ?? [[rotator.id, toHex(rotator.fingerprint)]]).map(([id, fp]) => ({ id, fingerprint: hex(fp, 'admins') })),
       members: r.members.map(publicIdentity),
-      proof: r.proof ? { wrappedDigest: hex(r.proof.wrapped_digest), index: r.proof.index, path: r.proof.path.map((x) => hex(x)) } : null,
+      authority: r.authority ? proofObject(r.authority) : null,
     });
     const out = {};
-    for (const [id, s] of Object.entries(slices)) out[id] = toHex(s);
-    return { bundle: toHex(bundle), slices: out };
+    for (const [id, s] of Object.entries(b.slices)) out[id] = toHex(s);
+    return { bundle: toHex(b.bundle), announcement: toHex(b.announcement), slices: out, epoch_hash: toHex(b.epochHash) };
   },
 
   async keyring(r) {
     const ring = new KeyRing(await privateIdentity(r.owner), { allowUnsigned: !!r.allow_unsigned });
     for (const d of r.directory ?? []) ring.addIdentity(publicIdentity(d));
-    for (const a of r.admins ?? []) {
+    for (const a of r.anchors ?? r.admins ?? []) {
       const who = ring.identity(a.id);
-      if (!who) throw new FormatError('admins', 'an admin must be in the directory');
-      ring.trustAdmin(a.room_id, who);
+      if (!who) throw new FormatError('anchors', 'an anchor must be in the directory');
+      ring.trustAnchor(a.room_id, who);
     }
     const results = [];
     for (const step of r.steps ?? []) {
@@ -129,7 +137,7 @@ const COMMANDS = {
     }
     return {
       results,
-      held: ring.held().map((h) => ({ room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: toHex(h.secret) })),
+      held: ring.held().map((h) => ({ room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: h.secret ? toHex(h.secret) : null })),
     };
   },
 };

@@ -17,11 +17,13 @@ import {
   unwrapRoomKey,
 } from '../src/index.mjs';
 import { _wrapRoomKey } from '../src/wrap.mjs';
-import { _buildBundle } from '../src/bundle.mjs';
+import { _buildBundle, memberProofFile } from '../src/bundle.mjs';
+import { parseHeader } from '../src/header.mjs';
+import { keysOf } from '../src/memberproof.mjs';
 import { _buildHistory } from '../src/history.mjs';
 import { _sealWithNonce, openParsed, encodeHeader } from '../src/message.mjs';
 import { AttachmentSealer } from '../src/attachment.mjs';
-import { FormatError } from '../src/errors.mjs';
+import { FormatError, NotRecipientError } from '../src/errors.mjs';
 import { LABELS } from '../src/wrap.mjs';
 import { concat } from '../src/encoding.mjs';
 import { AAD_MESSAGE } from '../src/labels.mjs';
@@ -48,9 +50,19 @@ export async function privateIdentity(p) {
   });
 }
 
+/** A member proof object {identity, wrapped_digest, index, path} (spec/conformance.md), or null. */
+export function proofObject(p) {
+  return proofOf(p);
+}
+
 function proofOf(p) {
   if (p === null || p === undefined) return null;
-  return { wrappedDigest: hex(p.wrapped_digest), index: p.index, path: p.path.map((x) => hex(x)) };
+  return {
+    ...keysOf(publicIdentity(p.identity)),
+    wrappedDigest: hex(p.wrapped_digest, 'wrapped_digest'),
+    index: p.index,
+    path: p.path.map((x) => hex(x, 'path')),
+  };
 }
 
 function messageInput(i) {
@@ -155,26 +167,35 @@ const OPS = {
   async build_bundle(i) {
     const ephemerals = {};
     for (const [id, e] of Object.entries(i.ephemerals ?? {})) ephemerals[id] = hex(e);
-    const { bundle, slices } = await _buildBundle(
+    const b = await _buildBundle(
       {
-        rotator: await privateIdentity(i.rotator), roomKey: roomKeyOf(i), kem: i.kem, issuedAt: i.issued_at,
-        members: i.members.map(publicIdentity), proof: proofOf(i.proof),
+        rotator: await privateIdentity(i.rotator), roomKey: roomKeyOf(i), kem: i.kem, previous: hex(i.previous, 'previous'),
+        issuedAt: BigInt(i.issued_at), flags: i.flags, maxMessages: i.max_messages, maxAgeSeconds: i.max_age_seconds,
+        admins: i.admins.map(([id, fp]) => ({ id, fingerprint: hex(fp, 'admins') })),
+        members: i.members.map(publicIdentity), authority: proofOf(i.authority),
       },
       ephemerals,
     );
-    const out = {};
-    for (const [id, s] of Object.entries(slices)) out[id] = toHex(s);
-    return { bundle: toHex(bundle), slices: out };
+    const slices = {};
+    for (const [id, s] of Object.entries(b.slices)) slices[id] = toHex(s);
+    return { bundle: toHex(b.bundle), announcement: b.announcement && toHex(b.announcement), slices, epoch_hash: toHex(b.epochHash) };
+  },
+
+  member_proof(i) {
+    const file = memberProofFile(hex(i.bundle, 'bundle'), i.id);
+    if (!file) throw new NotRecipientError('no such member in the bundle');
+    return { proof: toHex(file) };
   },
 
   async build_history(i) {
     const history = await _buildHistory({
       sharer: await privateIdentity(i.sharer), recipient: publicIdentity(i.recipient), roomId: i.room_id,
-      anchorEpoch: i.anchor_epoch, issuedAt: i.issued_at, kem: i.kem, proof: proofOf(i.proof),
+      anchorEpoch: i.anchor_epoch, issuedAt: BigInt(i.issued_at), kem: i.kem, sharerProof: proofOf(i.sharer_proof),
       entries: i.entries.map((e) => ({
-        roomKey: new RoomKey(hex(e.secret), { roomId: i.room_id, epoch: e.epoch, suite: e.suite }),
-        roster: e.roster.map(([id, fp]) => [id, hex(fp)]),
-        ephemeral: e.ephemeral ? hex(e.ephemeral) : null,
+        header: parseHeader(hex(e.header, 'header')),
+        secret: e.secret ? hex(e.secret, 'secret') : null,
+        roster: (e.roster ?? []).map((m) => ({ identity: publicIdentity(m.identity), wrappedDigest: hex(m.wrapped_digest, 'wrapped_digest') })),
+        ephemeral: e.ephemeral ? hex(e.ephemeral, 'ephemeral') : null,
       })),
     });
     return { history: toHex(history) };
@@ -183,17 +204,16 @@ const OPS = {
   async session(i) {
     const owner = await privateIdentity(i.owner);
     const ring = new KeyRing(owner, { allowUnsigned: !!i.allow_unsigned });
-    for (const d of i.directory) ring.addIdentity(publicIdentity(d));
-    for (const a of i.admins ?? []) {
+    for (const d of i.directory ?? []) ring.addIdentity(publicIdentity(d));
+    for (const a of i.anchors ?? []) {
       const who = ring.identity(a.id);
-      if (!who) throw new FormatError('admins', 'an admin missing from the directory');
-      ring.trustAdmin(a.room_id, who);
+      if (!who) throw new FormatError('anchors', 'an anchor missing from the directory');
+      ring.trustAnchor(a.room_id, who);
     }
-    for (const roomId of i.admin_rotation ?? []) ring.requireAdminRotation(roomId);
     const results = [];
     for (const step of i.steps) {
       if ('accept' in step) {
-        const r = await ring.accept(hex(step.accept));
+        const r = await ring.accept(hex(step.accept, 'accept'));
         results.push({ accepted: { room_id: r.roomId, epochs: r.epochs, kind: r.kind } });
       } else if ('open' in step) {
         const o = ring.open(messageInput(step.open), { checkReplay: step.check_replay !== false });
@@ -204,7 +224,7 @@ const OPS = {
     }
     return {
       results,
-      held: ring.held().map((h) => ({ room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: toHex(h.secret) })),
+      held: ring.held().map((h) => ({ room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: h.secret ? toHex(h.secret) : null })),
     };
   },
 

@@ -29,6 +29,22 @@ export class UnknownKeyError extends DomviaError {
 export class UnknownSenderError extends DomviaError {
   constructor(detail = 'the sender is not known') { super('E_UNKNOWN_SENDER', detail); }
 }
+export class NotMemberError extends DomviaError {
+  constructor(detail = 'the epoch is held as a link: not a member then') { super('E_NOT_MEMBER', detail); }
+}
+export class GapError extends DomviaError {
+  constructor(detail = 'epochs are missing before this one') { super('E_GAP', detail); }
+}
+/** E_FORK: two authorised histories. `evidence` is the list of signed items that prove it (spec/keyring.md#forks). */
+export class ForkError extends DomviaError {
+  constructor(evidence = [], detail = 'two authorised histories for one room') {
+    super('E_FORK', detail);
+    this.evidence = evidence;
+  }
+}
+export class DowngradeError extends DomviaError {
+  constructor(detail = 'KEM downgrade not allowed here') { super('E_DOWNGRADE', detail); }
+}
 export class ReplayError extends DomviaError {
   constructor(detail = 'message already opened') { super('E_REPLAY', detail); }
 }

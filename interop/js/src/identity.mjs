@@ -92,16 +92,7 @@ export class PublicIdentity {
 
   /** SHA-256(FINGERPRINT || str8(id) || x25519 || ed25519 || bytes16(xwing or empty)) */
   get fingerprint() {
-    if (!this.#fingerprint) {
-      const data = new ByteWriter()
-        .bytes(FINGERPRINT)
-        .str8(this.id)
-        .bytes(this.x25519)
-        .bytes(this.ed25519)
-        .bytes16(this.xwing ?? new Uint8Array(0))
-        .finish();
-      this.#fingerprint = sha256(data);
-    }
+    this.#fingerprint ??= fingerprintOf(this);
     return Uint8Array.from(this.#fingerprint);
   }
 
@@ -118,6 +109,21 @@ export class PublicIdentity {
   verify(message, signature) {
     return ed25519VerifyStrict(this.ed25519, message, signature);
   }
+}
+
+/**
+ * The fingerprint of raw public keys, without validating them (a member entry's keys are validated when first
+ * used, spec/bundle.md#member-tree). `xwing` is null or empty when absent.
+ */
+export function fingerprintOf({ id, x25519, ed25519, xwing }) {
+  const data = new ByteWriter()
+    .bytes(FINGERPRINT)
+    .str8(id)
+    .bytes(x25519)
+    .bytes(ed25519)
+    .bytes16(xwing ?? new Uint8Array(0))
+    .finish();
+  return sha256(data);
 }
 
 export function safetyNumber(fingerprint) {

@@ -1,4 +1,4 @@
-// domvia-e2ee, format version 1: a JavaScript implementation written from spec/*.md.
+// domvia-e2ee, messages format version 1, group state format version 2: a JavaScript implementation written from spec/*.md.
 // The public API. Nonce-taking and ephemeral-taking hooks for test vectors are deliberately not exported here.
 export * from './errors.mjs';
 export { toHex, fromHex, b64uEncode, b64uDecode, constantTimeEqual } from './encoding.mjs';
@@ -9,9 +9,11 @@ export { SealedMessage, SealCounter, seal, sealUnsigned, open, openUnsigned, MAX
 export { PublicIdentity, Identity, safetyNumber } from './identity.mjs';
 export { KEM_CLASSIC, KEM_XWING, wrapRoomKey, unwrapRoomKey } from './wrap.mjs';
 export { merkleRoot, inclusionPath, verifyInclusion } from './merkle.mjs';
-export { buildBundle, parseBundle, parseSlice, membershipProof } from './bundle.mjs';
+export { buildBundle, parseBundle, parseSlice, parseAnnouncement, memberProof, memberProofFile } from './bundle.mjs';
+export { parseHeader, epochHash, FLAG_MEMBERS_MAY_ROTATE, FLAG_DOWNGRADE, ZERO_HASH } from './header.mjs';
+export { parseMemberProofFile } from './memberproof.mjs';
 export { buildHistory, parseHistory } from './history.mjs';
-export { KeyRing, ReplayWindow } from './keyring.mjs';
+export { KeyRing } from './keyring.mjs';
 export {
   AttachmentReference,
   AttachmentReader,

@@ -1,79 +1,45 @@
-// The key ring (spec/keyring.md): what a participant holds, acceptance of bundles, slices and history
-// bundles in spec order (spec/bundle.md#verification, spec/history.md#verification), and opening.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { compareAscii, constantTimeEqual, toHex } from './encoding.mjs';
-import {
-  AuthError,
-  FormatError,
-  NotRecipientError,
-  PolicyError,
-  ReplayError,
-  StaleError,
-  UnauthorizedError,
-  UnknownKeyError,
-  UnknownSenderError,
-} from './errors.mjs';
-import { bundleSignedBytes, memberLeaf, parseBundle, parseSlice } from './bundle.mjs';
-import { historySignedBytes, parseHistory } from './history.mjs';
-import { PublicIdentity } from './identity.mjs';
-import { MAGIC_BUNDLE, MAGIC_HISTORY, MAGIC_SLICE } from './labels.mjs';
-import { leafHash, merkleRoot, verifyInclusion } from './merkle.mjs';
-import { SealCounter, SealedMessage, _sealWithNonce, openParsed } from './message.mjs';
+// The key ring (spec/keyring.md): directory, join anchors, per-room chains of epoch records, fork evidence,
+// per-epoch replay state; accepting group-state structures (chain.mjs, historychain.mjs) and opening in spec order.
 import { randomBytes } from '@noble/hashes/utils.js';
-import { b64uEncode } from './encoding.mjs';
-import { INFO_HISTORY_WRAP, INFO_WRAP, KEM_XWING, unwrapRoomKey } from './wrap.mjs';
+import { b64uEncode, compareAscii, toHex } from './encoding.mjs';
+import { AuthError, FormatError, ForkError, NotMemberError, PolicyError, StaleError, UnauthorizedError, UnknownKeyError, UnknownSenderError } from './errors.mjs';
+import { ed25519VerifyStrict, validateEd25519Public } from './ed25519.mjs';
+import { parseAnnouncement, parseBundle, parseSlice } from './bundle.mjs';
+import { checkMemberProof, checkRotation, evidenceOf, sameBytes } from './chain.mjs';
+import { checkHistory } from './historychain.mjs';
+import { parseHistory } from './history.mjs';
+import { PublicIdentity } from './identity.mjs';
+import { MAGIC_BUNDLE, MAGIC_EPOCH, MAGIC_HISTORY, MAGIC_MEMBER_PROOF, MAGIC_SLICE } from './labels.mjs';
+import { parseMemberProofFile } from './memberproof.mjs';
+import { SealCounter, SealedMessage, _sealWithNonce, openParsed } from './message.mjs';
+import { DEFAULT_LIVE_EPOCHS, DEFAULT_REPLAY_CAPACITY, RoomReplay } from './replay.mjs';
+import { rotate, shareHistory } from './rotation.mjs';
 
-export const DEFAULT_REPLAY_CAPACITY = 100000;
+export const MAX_EVIDENCE = 16;
 
-/** The most recent `capacity` (room, epoch, sender, message id) tuples, oldest evicted first. */
-export class ReplayWindow {
-  #seen = new Set();
-  constructor(capacity = DEFAULT_REPLAY_CAPACITY) {
-    this.capacity = capacity;
-  }
-  static key(roomId, epoch, senderId, messageId) {
-    // '\n' cannot occur in an id, so the tuple encoding is unambiguous.
-    return `${roomId}\n${epoch}\n${senderId}\n${messageId}`;
-  }
-  has(k) {
-    return this.#seen.has(k);
-  }
-  add(k) {
-    this.#seen.add(k);
-    if (this.#seen.size > this.capacity) this.#seen.delete(this.#seen.values().next().value);
-  }
-  get size() {
-    return this.#seen.size;
-  }
-}
+const PARSERS = [
+  [MAGIC_BUNDLE, parseBundle], [MAGIC_SLICE, parseSlice], [MAGIC_EPOCH, parseAnnouncement],
+  [MAGIC_HISTORY, parseHistory], [MAGIC_MEMBER_PROOF, parseMemberProofFile],
+];
 
-function sameBytes(a, b) {
-  return a.length === b.length && constantTimeEqual(a, b);
-}
-
-/** Roster: participant id -> fingerprint. */
-function rosterOf(pairs) {
-  const m = new Map();
-  for (const [id, fp] of pairs) m.set(id, fp);
-  return m;
+/** A sender for message.mjs's openParsed: a roster entry's Ed25519 key, validated before use. */
+function senderOf(keys) {
+  return { id: keys.id, verify: (m, s) => ed25519VerifyStrict(keys.ed25519, m, s) };
 }
 
 export class KeyRing {
   #owner;
-  #directory = new Map(); // id -> PublicIdentity
-  #admins = new Map(); // room id -> Set of fingerprint hex
-  #adminRotation = new Set(); // room ids whose rotations need an admin
-  #rooms = new Map(); // room id -> Map epoch -> record
-  #replay;
+  #directory = new Map(); // id -> PublicIdentity (pinned)
+  #anchors = new Map(); // room id -> Set of fingerprint hex (joining only)
+  #rooms = new Map(); // room id -> {epochs: Map epoch -> record, first, latest, evidence, replay}
   #counter = new SealCounter();
+  #replayOptions;
 
-  /**
-   * owner: the Identity this key ring belongs to. allowUnsigned: unsigned mode (bots) on.
-   */
-  constructor(owner, { allowUnsigned = false, replayCapacity = DEFAULT_REPLAY_CAPACITY } = {}) {
+  /** owner: the Identity this key ring belongs to. allowUnsigned: unsigned mode (bots) on. */
+  constructor(owner, { allowUnsigned = false, replayCapacity = DEFAULT_REPLAY_CAPACITY, liveEpochs = DEFAULT_LIVE_EPOCHS } = {}) {
     this.#owner = owner;
     this.allowUnsigned = allowUnsigned;
-    this.#replay = new ReplayWindow(replayCapacity);
+    this.#replayOptions = { capacity: replayCapacity, liveEpochs };
     this.#directory.set(owner.id, owner.public);
   }
 
@@ -81,16 +47,13 @@ export class KeyRing {
     return this.#owner.public;
   }
 
-  // ------------------------------------------------------------ directory and admins
+  // ------------------------------------------------------------ directory and anchors
 
-  /**
-   * Add a public identity to the directory. A changed identity for a known id is refused with
-   * E_POLICY unless `replace` is given explicitly (spec/keyring.md: never replaced silently).
-   */
+  /** Pin a public identity. A changed identity for a known id is E_POLICY unless `replace` is given explicitly. */
   addIdentity(identity, { replace = false } = {}) {
     const pub = typeof identity === 'string' ? PublicIdentity.fromJSON(identity) : identity;
     const known = this.#directory.get(pub.id);
-    if (known && !known.equals(pub) && !replace) throw new PolicyError('a different identity is already known for this id');
+    if (known && !known.equals(pub) && !replace) throw new PolicyError('a different identity is already pinned for this id');
     this.#directory.set(pub.id, pub);
     return pub;
   }
@@ -99,264 +62,255 @@ export class KeyRing {
     return this.#directory.get(id) ?? null;
   }
 
-  /** Trust an identity (or a 32-byte fingerprint) as an admin of a room. */
-  trustAdmin(roomId, identityOrFingerprint) {
+  /**
+   * Trust an admin (identity or 32-byte fingerprint) to let this participant join one room. Refused (E_POLICY)
+   * for a room already held: from then on only the chain decides (spec/keyring.md#authority).
+   */
+  trustAnchor(roomId, identityOrFingerprint) {
+    if (this.#rooms.get(roomId)?.epochs.size) throw new PolicyError('the room is held: the chain decides');
     const fp = identityOrFingerprint instanceof Uint8Array ? identityOrFingerprint : identityOrFingerprint.fingerprint;
-    if (!this.#admins.has(roomId)) this.#admins.set(roomId, new Set());
-    this.#admins.get(roomId).add(toHex(fp));
+    if (!this.#anchors.has(roomId)) this.#anchors.set(roomId, new Set());
+    this.#anchors.get(roomId).add(toHex(fp));
   }
 
-  /** Only the room's admins may rotate it (spec/keyring.md, "Authority"). */
-  requireAdminRotation(roomId) {
-    this.#adminRotation.add(roomId);
-  }
-
-  isAdmin(roomId, fingerprint) {
-    return this.#admins.get(roomId)?.has(toHex(fingerprint)) ?? false;
+  /**
+   * Remove a room (its chain, replay state, fork evidence and join anchors), for instance to rejoin the other branch of
+   * a fork as a join from an admin trusted anew (spec/keyring.md#forks).
+   */
+  forgetRoom(roomId) {
+    this.#rooms.delete(roomId);
+    this.#anchors.delete(roomId);
   }
 
   // ------------------------------------------------------------ state
 
   #room(roomId) {
-    return this.#rooms.get(roomId) ?? new Map();
+    let r = this.#rooms.get(roomId);
+    if (!r) this.#rooms.set(roomId, (r = { epochs: new Map(), first: 0, latest: 0, evidence: [], replay: new RoomReplay(this.#replayOptions) }));
+    return r;
   }
 
-  /** The record of (room, epoch), or null. */
   epochRecord(roomId, epoch) {
-    return this.#room(roomId).get(epoch) ?? null;
+    return this.#rooms.get(roomId)?.epochs.get(epoch) ?? null;
   }
 
   latestEpoch(roomId) {
-    let latest = 0;
-    for (const e of this.#room(roomId).keys()) if (e > latest) latest = e;
-    return latest;
+    return this.#rooms.get(roomId)?.latest ?? 0;
   }
 
-  /** Every held (room, epoch) with its key id and secret, sorted by room id then epoch. */
+  /** Fork evidence kept for a room (at most 16 items): [{kind: 'announcement'|'header'|'message', bytes, ...}]. */
+  forkEvidence(roomId) {
+    return [...(this.#rooms.get(roomId)?.evidence ?? [])];
+  }
+
+  /** Every held (room, epoch): key id (the header's) and secret (null for a link), sorted by room id then epoch. */
   held() {
     const out = [];
     for (const roomId of [...this.#rooms.keys()].sort(compareAscii)) {
       const room = this.#rooms.get(roomId);
-      for (const epoch of [...room.keys()].sort((a, b) => a - b)) {
-        const rec = room.get(epoch);
-        out.push({ roomId, epoch, keyId: rec.roomKey.keyId, secret: rec.roomKey.secret });
+      for (const epoch of [...room.epochs.keys()].sort((a, b) => a - b)) {
+        const rec = room.epochs.get(epoch);
+        out.push({ roomId, epoch, keyId: rec.header.keyId, secret: rec.roomKey ? rec.roomKey.secret : null });
       }
     }
     return out;
   }
 
-  #commit(roomId, epoch, record) {
-    if (!this.#rooms.has(roomId)) this.#rooms.set(roomId, new Map());
-    this.#rooms.get(roomId).set(epoch, record);
+  #keepEvidence(roomId, e) {
+    if (!(e instanceof ForkError)) return;
+    const room = this.#room(roomId);
+    for (const item of e.evidence) if (room.evidence.length < MAX_EVIDENCE) room.evidence.push(item);
+  }
+
+  /** Roster entries whose id is pinned with another fingerprint: reported, never silently replacing the pin. */
+  #identityChanges(roster) {
+    const out = [];
+    for (const [id, keys] of roster ?? []) {
+      const pinned = this.#directory.get(id);
+      if (pinned && !sameBytes(pinned.fingerprint, keys.fingerprint)) out.push(id);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------ accepting
 
-  /** Accept a bundle, a slice or a history bundle. Returns {roomId, epochs, kind}. */
+  /**
+   * Accept a bundle, slice, announcement, history bundle or member proof file.
+   * Returns {roomId, epochs, kind, identityChanges}. A rejected input changes nothing (fork evidence aside).
+   */
   async accept(bytes) {
-    if (!(bytes instanceof Uint8Array)) throw new FormatError('bundle', 'not bytes');
+    if (!(bytes instanceof Uint8Array)) throw new FormatError('input', 'not bytes');
     const magic = bytes.subarray(0, 4);
-    if (sameBytes(magic, MAGIC_BUNDLE)) return this.acceptRotation(parseBundle(bytes));
-    if (sameBytes(magic, MAGIC_SLICE)) return this.acceptRotation(parseSlice(bytes));
-    if (sameBytes(magic, MAGIC_HISTORY)) return this.acceptHistory(parseHistory(bytes));
-    throw new FormatError('magic', 'not a bundle, slice or history bundle');
+    const parser = PARSERS.find(([m]) => sameBytes(m, magic));
+    if (!parser) throw new FormatError('magic', 'not a version-2 bundle, slice, announcement, history bundle or member proof');
+    const s = parser[1](bytes);
+    if (s.kind === 'history') return this.#acceptHistory(s);
+    if (s.kind === 'member') return this.#acceptMember(s);
+    return this.#acceptRotation(s);
   }
 
-  #privateKeyFor(kem) {
-    return kem.id === KEM_XWING.id ? this.#owner.xwingSeed : this.#owner.x25519Private;
-  }
-
-  /** Steps 2-10 of spec/bundle.md#verification on a parsed bundle or slice. */
-  async acceptRotation(b) {
-    const owner = this.#owner.public;
-    // 2. the rotator's public identity
-    const rotator = this.#directory.get(b.rotatorId);
-    if (!rotator) throw new UnknownSenderError('the rotator is not known');
-    // 3. signature
-    if (!rotator.verify(bundleSignedBytes(b.headerBytes), b.signature)) throw new AuthError();
-    // 4. freshness, with the roster fill-in exception
-    const room = this.#room(b.roomId);
-    const heldRecord = room.get(b.epoch);
-    if (b.kind === 'bundle' && heldRecord && heldRecord.roster === null && sameBytes(heldRecord.headerBytes, b.headerBytes)) {
-      return this.#fillRoster(b, heldRecord);
+  async #acceptRotation(s) {
+    const roomId = s.header.roomId;
+    let plan;
+    try {
+      plan = await checkRotation(this.#owner, this.#rooms.get(roomId) ?? null, this.#anchors.get(roomId), s);
+    } catch (e) {
+      this.#keepEvidence(roomId, e);
+      throw e;
     }
-    for (const e of room.keys()) if (e >= b.epoch) throw new StaleError();
-    // 5. authority
-    if (!this.#rotatorAuthorized(b, rotator)) throw new UnauthorizedError('the rotator is neither an admin nor a member of the previous epoch');
-    // 6. root of a full bundle
-    if (b.kind === 'bundle' && !constantTimeEqual(merkleRoot(b.members.map(memberLeaf)), b.root)) throw new AuthError();
-    // 7. listed, with this identity
-    let entry;
-    if (b.kind === 'bundle') {
-      entry = b.members.find((m) => m.id === owner.id);
-    } else {
-      entry = b.member.id === owner.id ? b.member : undefined;
-    }
-    if (!entry) throw new NotRecipientError();
-    if (!constantTimeEqual(entry.fingerprint, owner.fingerprint)) throw new NotRecipientError('listed with another identity');
-    // 8. slice inclusion path
-    if (b.kind === 'slice' && !verifyInclusion(memberLeaf(entry), b.index, b.memberCount, b.path, b.root)) throw new AuthError();
-    // 9. unwrap and check the key id
-    const roomKey = await unwrapRoomKey({
-      kem: b.kem, label: INFO_WRAP, suite: b.suite, roomId: b.roomId, epoch: b.epoch, keyId: b.keyId,
-      recipientId: owner.id, recipientPrivate: this.#privateKeyFor(b.kem), wrapped: entry.wrapped,
-    });
-    // 10. commit
-    this.#commit(b.roomId, b.epoch, {
-      roomKey, kem: b.kem, root: b.root, memberCount: b.memberCount, headerBytes: b.headerBytes,
-      issuedAt: b.issuedAt, roster: b.kind === 'bundle' ? rosterOf(b.members.map((m) => [m.id, m.fingerprint])) : null,
-      source: b.kind, sealed: 0, used: 0,
-    });
-    return { roomId: b.roomId, epochs: [b.epoch], kind: b.kind };
-  }
-
-  /** The exception of step 4: a full bundle with the header held from a slice fills in the roster. */
-  #fillRoster(b, rec) {
-    const owner = this.#owner.public;
-    // The header (signed, already accepted) fixes root and member count: only the member list is new.
-    if (!constantTimeEqual(merkleRoot(b.members.map(memberLeaf)), b.root)) throw new AuthError();
-    const entry = b.members.find((m) => m.id === owner.id);
-    if (!entry) throw new NotRecipientError();
-    if (!constantTimeEqual(entry.fingerprint, owner.fingerprint)) throw new NotRecipientError('listed with another identity');
-    rec.roster = rosterOf(b.members.map((m) => [m.id, m.fingerprint]));
-    return { roomId: b.roomId, epochs: [b.epoch], kind: 'roster' };
-  }
-
-  #rotatorAuthorized(b, rotator) {
-    if (this.isAdmin(b.roomId, rotator.fingerprint)) return true;
-    if (b.epoch < 2 || this.#adminRotation.has(b.roomId)) return false;
-    const prev = this.epochRecord(b.roomId, b.epoch - 1);
-    if (!prev) return false;
-    return this.#memberOf(prev, b.rotatorId, rotator.fingerprint, b.proof);
-  }
-
-  /** Membership of a held epoch: by its roster, else by a proof against its root and member count. */
-  #memberOf(rec, id, fingerprint, proof) {
-    if (rec.roster) {
-      const fp = rec.roster.get(id);
-      if (fp && constantTimeEqual(fp, fingerprint)) return true;
-    }
-    if (proof && rec.root) {
-      return verifyInclusion(leafHash(id, fingerprint, proof.wrappedDigest), proof.index, rec.memberCount, proof.path, rec.root);
-    }
-    return false;
-  }
-
-  /** Steps 2-8 of spec/history.md#verification on a parsed history bundle. */
-  async acceptHistory(h) {
-    const owner = this.#owner.public;
-    // 2. recipient
-    if (h.recipientId !== owner.id) throw new NotRecipientError();
-    // 3. sharer identity
-    const sharer = this.#directory.get(h.sharerId);
-    if (!sharer) throw new UnknownSenderError('the sharer is not known');
-    // 4. signature
-    if (!sharer.verify(historySignedBytes(h.bodyBytes), h.signature)) throw new AuthError();
-    // 5. anchor epoch held
-    const anchor = this.epochRecord(h.roomId, h.anchorEpoch);
-    if (!anchor) throw new UnknownKeyError('the anchor epoch is not held');
-    // 6. authority
-    if (!this.isAdmin(h.roomId, sharer.fingerprint) && !this.#memberOf(anchor, h.sharerId, sharer.fingerprint, h.proof)) {
-      throw new UnauthorizedError('the sharer is neither an admin nor a member of the anchor epoch');
-    }
-    // 7. unwrap every entry; a held epoch must carry the held key id
-    const fresh = [];
-    for (const e of h.entries) {
-      const roomKey = await unwrapRoomKey({
-        kem: h.kem, label: INFO_HISTORY_WRAP, suite: e.suite, roomId: h.roomId, epoch: e.epoch, keyId: e.keyId,
-        recipientId: owner.id, recipientPrivate: this.#privateKeyFor(h.kem), wrapped: e.wrapped,
-      });
-      const held = this.epochRecord(h.roomId, e.epoch);
-      if (held) {
-        if (held.roomKey.suite.id !== e.suite.id || !constantTimeEqual(held.roomKey.keyId, e.keyId)) throw new AuthError();
-        continue;
+    const room = this.#room(roomId);
+    const epoch = s.header.epoch;
+    let roster;
+    if (plan.fill) {
+      const rec = room.epochs.get(epoch);
+      if (plan.fill.roster) {
+        rec.roster = roster = plan.fill.roster;
+        rec.full ||= plan.result.kind !== 'slice';
       }
-      fresh.push({ e, roomKey });
+      if (plan.fill.roomKey) rec.roomKey = plan.fill.roomKey;
+      if (plan.fill.ownProof) rec.ownProof = plan.fill.ownProof;
+    } else {
+      room.epochs.set(epoch, { ...plan.record, sealed: 0, used: 0 });
+      roster = plan.record.roster;
+      if (!room.first) room.first = epoch;
+      room.latest = Math.max(room.latest, epoch);
+      room.replay.prune(room.latest);
     }
-    // 8. commit
-    for (const { e, roomKey } of fresh) {
-      this.#commit(h.roomId, e.epoch, {
-        roomKey, kem: h.kem, root: null, memberCount: null, headerBytes: null, issuedAt: h.issuedAt,
-        roster: rosterOf(e.roster), source: 'history', sealed: 0, used: 0,
-      });
+    return { ...plan.result, identityChanges: this.#identityChanges(roster) };
+  }
+
+  async #acceptHistory(h) {
+    const room = this.#rooms.get(h.roomId) ?? null;
+    const { result, plan } = await checkHistory(this.#owner, room, h);
+    const changes = [];
+    for (const p of plan) {
+      if (p.record) {
+        room.epochs.set(p.epoch, { ...p.record, sealed: 0, used: 0 });
+        room.first = Math.min(room.first, p.epoch);
+        changes.push(...this.#identityChanges(p.record.roster));
+      } else {
+        const rec = room.epochs.get(p.epoch);
+        if (p.gain.roomKey) rec.roomKey = p.gain.roomKey;
+        if (p.gain.roster) {
+          rec.roster = p.gain.roster;
+          rec.full = true;
+          changes.push(...this.#identityChanges(p.gain.roster));
+        }
+      }
     }
-    return { roomId: h.roomId, epochs: fresh.map((x) => x.e.epoch), kind: 'history' };
+    return { ...result, identityChanges: [...new Set(changes)].sort(compareAscii) };
+  }
+
+  #acceptMember(f) {
+    const room = this.#rooms.get(f.roomId) ?? null;
+    const { result, member } = checkMemberProof(room, f);
+    if (!member) return { ...result, identityChanges: [] };
+    room.epochs.get(f.epoch).roster.set(member.id, member);
+    return { ...result, identityChanges: this.#identityChanges([[member.id, member]]) };
   }
 
   // ------------------------------------------------------------ opening
 
+  /** The roster entry of a sender: E_UNAUTHORIZED (full roster) or E_UNKNOWN_SENDER (partial) when absent. */
+  static #member(rec, id) {
+    const keys = rec.roster.get(id);
+    if (keys) return keys;
+    if (rec.full) throw new UnauthorizedError('the sender is not a member of the epoch');
+    throw new UnknownSenderError("the sender's membership of the epoch is not proved yet");
+  }
+
   /**
    * Open a sealed message (Uint8Array binary form or JSON string) by spec/keyring.md#opening.
-   * checkReplay: false only for the explicit re-reading of stored history (skips the superseded-epoch
-   * and replay steps).
+   * checkReplay: false only for the explicit re-reading of stored history (skips steps 5 and 6).
    */
   open(input, { checkReplay = true } = {}) {
     // 1. parse
     const msg = SealedMessage.parse(input);
-    // 2. the epoch with this key id
-    const rec = this.epochRecord(msg.roomId, msg.epoch);
-    if (!rec || rec.roomKey.suite.id !== msg.suite.id || !rec.roomKey.hasKeyId(msg.keyId)) throw new UnknownKeyError();
-    // 3. sender
-    let sender = null;
-    if (msg.signed) {
-      sender = this.#directory.get(msg.senderId);
-      if (!sender) throw new UnknownSenderError();
-      if (rec.roster === null) throw new UnknownSenderError("the epoch's roster is not held yet");
-      const fp = rec.roster.get(msg.senderId);
-      if (!fp || !constantTimeEqual(fp, sender.fingerprint)) throw new UnauthorizedError('the sender is not a member of the epoch');
-    } else {
-      if (!this.allowUnsigned) throw new PolicyError('unsigned mode is off');
-      if (rec.roster !== null && !rec.roster.has(msg.senderId)) throw new UnauthorizedError('the sender is not a member of the epoch');
-    }
+    // 2. the epoch, its key, its key id
+    const room = this.#rooms.get(msg.roomId);
+    const rec = room?.epochs.get(msg.epoch);
+    if (!rec) throw new UnknownKeyError();
+    if (!rec.roomKey) throw new NotMemberError();
+    if (rec.roomKey.suite.id !== msg.suite.id || !rec.roomKey.hasKeyId(msg.keyId)) this.#otherKey(msg.roomId, rec, msg);
+    // 3. the sender, from the epoch's roster
+    if (!msg.signed && !this.allowUnsigned) throw new PolicyError('unsigned mode is off');
+    const keys = KeyRing.#member(rec, msg.senderId);
+    if (msg.signed) validateEd25519Public(keys.ed25519);
     // 4. open with the epoch's key
-    const opened = openParsed(rec.roomKey, msg, { sender, mode: 'any' });
+    const opened = openParsed(rec.roomKey, msg, { sender: senderOf(keys), mode: 'any' });
     if (checkReplay) {
       // 5. superseded epoch
-      const latest = this.latestEpoch(msg.roomId);
-      if (msg.epoch < latest) {
+      if (msg.epoch < room.latest) {
         if (!msg.signed) throw new StaleError('an unsigned message in a superseded epoch');
-        const latestRoster = this.epochRecord(msg.roomId, latest).roster;
-        if (latestRoster) {
-          const fp = latestRoster.get(msg.senderId);
-          if (!fp || !constantTimeEqual(fp, sender.fingerprint)) throw new UnauthorizedError('the sender is not a member of the latest epoch');
-        }
+        const now = KeyRing.#member(room.epochs.get(room.latest), msg.senderId);
+        if (!sameBytes(now.fingerprint, keys.fingerprint)) throw new UnauthorizedError('the sender is another identity in the latest epoch');
       }
       // 6. replay
-      const k = ReplayWindow.key(msg.roomId, msg.epoch, msg.senderId, msg.messageId);
-      if (this.#replay.has(k)) throw new ReplayError();
-      this.#replay.add(k);
+      const state = room.replay.state(msg.epoch, room.latest);
+      if (!state) throw new StaleError("the epoch's replay state was dropped");
+      state.record(msg.senderId, msg.messageId);
     }
     rec.used += 1;
     return opened;
   }
 
+  /** Step 2's key id mismatch: a fork when a member signed it, else E_AUTH. */
+  #otherKey(roomId, rec, msg) {
+    const keys = rec.roster.get(msg.senderId);
+    if (!msg.signed || !keys) throw new AuthError();
+    validateEd25519Public(keys.ed25519); // a roster key is validated at its first use: E_BAD_KEY (spec/bundle.md#member-tree)
+    if (!ed25519VerifyStrict(keys.ed25519, msg.signedBytes, msg.signature)) throw new AuthError();
+    const e = new ForkError([evidenceOf(rec), { kind: 'message', bytes: msg.toBinary(), sender: keys }], 'a member sealed with another key for a held epoch');
+    this.#keepEvidence(roomId, e);
+    throw e;
+  }
+
   // ------------------------------------------------------------ sealing
 
   /**
-   * Seal with the latest epoch of a room, signed by the owner unless `signed: false`.
-   * Counts against the per-(epoch, sender) bound (E_KEY_EXHAUSTED).
+   * Seal with the latest epoch of a room, signed by the owner unless `signed: false`. A given message id already
+   * sealed or opened in the epoch is refused (E_POLICY); ids are generated when none is given.
    */
   seal(roomId, content, { messageId, contentType, padded = true, signed = true } = {}) {
-    const epoch = this.latestEpoch(roomId);
-    if (!epoch) throw new UnknownKeyError('no epoch held for this room');
-    const rec = this.epochRecord(roomId, epoch);
+    const room = this.#rooms.get(roomId);
+    if (!room?.latest) throw new UnknownKeyError('no epoch held for this room');
+    const rec = room.epochs.get(room.latest);
+    if (!rec.roomKey) throw new NotMemberError('the latest epoch is held as a link');
+    const state = room.replay.state(room.latest, room.latest);
+    if (state.closed) throw new PolicyError("the epoch's replay state is closed: rotate");
+    let id = messageId;
+    if (id === undefined || id === null) {
+      do id = b64uEncode(randomBytes(16));
+      while (state.has(this.#owner.id, id));
+    } else if (state.has(this.#owner.id, id)) throw new PolicyError('this message id was already used in the epoch');
     const msg = _sealWithNonce(
-      rec.roomKey,
-      content,
-      {
-        senderId: this.#owner.id,
-        messageId: messageId ?? b64uEncode(randomBytes(16)),
-        contentType,
-        padded,
-        signer: signed ? this.#owner : null,
-        counter: this.#counter,
-      },
+      rec.roomKey, content,
+      { senderId: this.#owner.id, messageId: id, contentType, padded, signer: signed ? this.#owner : null, counter: this.#counter },
       randomBytes(rec.roomKey.suite.nonceLength),
     );
+    state.record(this.#owner.id, id);
     rec.sealed += 1;
     rec.used += 1;
     return msg;
   }
-}
 
-export { sha256 };
+  // ------------------------------------------------------------ rotating and sharing
+
+  /** Rotate (or create) a room as the owner: see rotation.mjs. The new bundle is accepted here last. */
+  async rotate(roomId, opts) {
+    return rotate(this, this.#owner, roomId, opts);
+  }
+
+  /** A history bundle sharing held epochs with one joiner, on purpose: see rotation.mjs. */
+  async shareHistory(roomId, opts) {
+    return shareHistory(this, this.#owner, roomId, opts);
+  }
+
+  /** spec/keyring.md#rotation-policy: the latest epoch has reached its message count or its age. */
+  rotationDue(roomId, now = Math.floor(Date.now() / 1000)) {
+    const room = this.#rooms.get(roomId);
+    const rec = room?.epochs.get(room.latest);
+    if (!rec) return false;
+    return rec.used >= rec.header.maxMessages || BigInt(now) >= rec.header.issuedAt + BigInt(rec.header.maxAgeSeconds);
+  }
+}
