@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import labels
+from .errors import FormatError
 from .conformance_ops import Handler, Input, message_of, opened, private_identity, room_key, unhex
 from .group.bundle import Bundle, Plan, assemble
 from .group.header import RoomPolicy
@@ -49,6 +50,8 @@ def op_build_bundle(i: Input) -> dict[str, Any]:
 
 def op_member_proof(i: Input) -> dict[str, Any]:
     bundle = Bundle.from_bytes(unhex(i["bundle"], "bundle"))
+    if bundle.index_of(i["id"]) is None:
+        raise FormatError("id", "is not a member of the bundle")
     proof = MemberProofFile(bundle.header.room_id, bundle.header.epoch, bundle.proof_for(i["id"]))
     return {"proof": proof.to_bytes().hex()}
 
@@ -88,6 +91,8 @@ def op_session(i: Input) -> dict[str, Any]:
         directory[identity.participant_id] = identity
         ring.add_identity(identity)
     for anchor in i["anchors"]:
+        if anchor["id"] not in directory:
+            raise FormatError("anchors", "names an identity that is not in the directory")
         ring.trust_admin(anchor["room_id"], directory[anchor["id"]])
     results = [_step(ring, step) for step in i["steps"]]
     held = []

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Final
 
 from . import labels
 from .encoding import (
-    Writer, b64decode, b64encode, check_fields, check_id, dumps, get_int, get_str, loads_object,
+    b64decode, b64encode, check_fields, check_id, dumps, get_int, get_str, loads_object,
 )
 from .errors import FormatError
 from .hazmat import curves, xwing

@@ -13,7 +13,8 @@ import itertools
 from typing import Any
 
 from ..encoding import Reader, Writer, b64decode, b64encode, check_epoch, check_fields, check_id, get_int, get_str
-from ..errors import FormatError
+from ..errors import AuthenticationError, FormatError
+from ..hazmat import curves, merkle
 from ..identity import Identity, PublicIdentity
 from ..keys import MAX_MESSAGES_PER_SENDER, RoomKey
 from .epoch import SOURCES, EpochRecord
@@ -106,9 +107,33 @@ def _load_record(obj: Any, room_id: str, owner_id: str) -> EpochRecord:
     if source not in SOURCES or not isinstance(obj["complete"], bool):
         raise FormatError("source", "unknown source or malformed completeness")
     signature = None if obj["signature"] is None else b64decode(obj["signature"], "signature", size=64)
-    return EpochRecord(header, header_bytes, signature, _read_proof(obj["authority"], "authority"),
-                       _read_proof(obj["rotator"], "rotator"), key, roster, obj["complete"], source,
-                       _count(obj, "messages", U64_MAX))
+    record = EpochRecord(header, header_bytes, signature, _read_proof(obj["authority"], "authority"),
+                         _read_proof(obj["rotator"], "rotator"), key, roster, obj["complete"], source,
+                         _count(obj, "messages", U64_MAX))
+    _check_signed(record)
+    return record
+
+
+def _check_signed(record: EpochRecord) -> None:
+    """What a file edited without the passphrase could change is checked again: a full roster hashes to its
+    header's root, and a signed header verifies under its rotator, whose proof verifies against the root.
+    (The members of a partial roster were proved when received; their paths are not kept.)"""
+    header = record.header
+    if record.complete:
+        entries = sorted(record.roster.values(), key=lambda e: e.participant_id.encode())
+        if len(entries) != header.member_count or not hmac.compare_digest(
+                merkle.Tree([e.leaf() for e in entries]).root, header.root):
+            raise FormatError("roster", "does not match the signed member tree")
+    if record.signature is None:
+        return
+    rotator = record.rotator
+    if rotator is None or rotator.entry.participant_id != header.rotator_id or not rotator.verifies(
+            header.member_count, header.root):
+        raise FormatError("rotator", "does not prove the rotator's membership")
+    try:
+        curves.verify(rotator.entry.ed25519, record.signature, header.signed_bytes())
+    except AuthenticationError:
+        raise FormatError("signature", "does not verify") from None
 
 
 def _load_room(ring: KeyRing, room_id: str, records: Any) -> None:

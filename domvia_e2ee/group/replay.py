@@ -38,21 +38,26 @@ class ReplayState:
         self.capacity, self.live_epochs = capacity, live_epochs
         self._rooms: dict[str, dict[int, EpochReplay]] = {}
 
-    def _epoch(self, room_id: str, epoch: int, latest: int) -> EpochReplay:
-        floor = latest - self.live_epochs
-        if epoch <= floor:
+    def _peek(self, room_id: str, epoch: int, latest: int) -> EpochReplay | None:
+        """The epoch's state without changing anything; raises E_STALE for a dropped or closed epoch."""
+        if epoch <= latest - self.live_epochs:
             raise StaleEpochError(f"epoch {epoch} is more than {self.live_epochs} epochs old: live messages there are refused")
-        epochs = self._rooms.setdefault(room_id, {})
-        for old in [e for e in epochs if e <= floor]:
-            del epochs[old]
-        state = epochs.setdefault(epoch, EpochReplay())
-        if state.closed:
+        state = self._rooms.get(room_id, {}).get(epoch)
+        if state is not None and state.closed:
             raise StaleEpochError(f"epoch {epoch} saw {self.capacity} messages: its replay state is full")
         return state
 
+    def _epoch(self, room_id: str, epoch: int, latest: int) -> EpochReplay:
+        self._peek(room_id, epoch, latest)
+        epochs = self._rooms.setdefault(room_id, {})
+        for old in [e for e in epochs if e <= latest - self.live_epochs]:
+            del epochs[old]
+        return epochs.setdefault(epoch, EpochReplay())
+
     def check_open(self, room_id: str, epoch: int, latest: int, sender_id: str, message_id: str) -> None:
-        """Raises E_STALE or E_REPLAY."""
-        if self._epoch(room_id, epoch, latest).seen.get((sender_id, message_id), 0) & OPENED:
+        """Raises E_STALE or E_REPLAY and changes nothing."""
+        state = self._peek(room_id, epoch, latest)
+        if state is not None and state.seen.get((sender_id, message_id), 0) & OPENED:
             raise ReplayError(f"message {message_id!r} from {sender_id!r} in epoch {epoch} was already opened")
 
     def record_open(self, room_id: str, epoch: int, latest: int, sender_id: str, message_id: str) -> None:

@@ -57,12 +57,12 @@ class Room:
         latest = self.keyring.latest_epoch(self.room_id)
         if latest is None:
             raise PolicyError(f"room {self.room_id!r} is not held")
-        if getattr(self, "epoch", None) == latest:
-            return
         record = self.keyring.record(self.room_id, latest)
+        if getattr(self, "_header", None) == record.header_bytes:
+            return  # the same epoch of the same chain (a rejoined fork branch has another header)
         if record.key is None or not record.complete:
             raise PolicyError(f"epoch {latest}: its key and full member list are needed: accept the full bundle")
-        self.epoch = latest
+        self.epoch, self._header = latest, record.header_bytes
         self.members: dict[str, PublicIdentity] = {i: e.identity() for i, e in record.roster.items()}
 
     @property
@@ -185,7 +185,7 @@ class Room:
             if shared[e - min(share)].key is None:
                 raise PolicyError(f"epoch {e} cannot be shared: its key or member list is not held")
         self.keyring.accept(bundle)
-        self.epoch, self.members = key.epoch, members
+        self.epoch, self.members, self._header = key.epoch, members, bundle.header.to_bytes()
         _pin(self.keyring, members.values())
         return Rotation(bundle, history)
 
