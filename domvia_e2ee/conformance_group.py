@@ -13,6 +13,7 @@ from .group.bundle import Bundle, Plan, assemble
 from .group.header import RoomPolicy
 from .group.history import SharedEpoch, assemble_history
 from .group.keyring import KeyRing
+from .group.replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS
 from .group.members import MemberProof, MemberProofFile, RosterEntry
 from .identity import PublicIdentity
 from .keys import RoomKey
@@ -84,7 +85,8 @@ def op_build_history(i: Input) -> dict[str, Any]:
 
 
 def op_session(i: Input) -> dict[str, Any]:
-    ring = KeyRing(private_identity(i["owner"]), allow_unsigned=i["allow_unsigned"])
+    ring = KeyRing(private_identity(i["owner"]), allow_unsigned=i["allow_unsigned"],
+                   replay_capacity=i.get("replay_capacity", DEFAULT_CAPACITY), live_epochs=i.get("live_epochs", DEFAULT_LIVE_EPOCHS))
     directory = {ring.owner.participant_id: ring.owner.public}
     for obj in i["directory"]:
         identity = PublicIdentity.from_dict(obj)

@@ -19,7 +19,7 @@ VECTORS_DIR = Path(__file__).resolve().parents[2] / "vectors"
 
 def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
     """File name -> (description, case builder), in a fixed order."""
-    from . import attachments, bundles, history, identities, keyring, messages, primitives, wraps
+    from . import attachments, bundles, group_edges, history, identities, keyring, messages, primitives, wraps
 
     out = {
         "keys": ("Room key schedule: key ids and per-sender keys.", primitives.key_cases),
@@ -31,6 +31,8 @@ def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
         "bundle": ("Epoch headers, bundles, slices, announcements and member proofs: building and acceptance in spec order.", bundles.cases),
         "history": ("History bundles bound to the chain: sharing past epochs with a joiner on purpose.", history.history_cases),
         "keyring": ("Opening through a key ring: membership, unsigned policy, replay, rosters.", keyring.cases),
+        "group": ("Group-state rules that need hand-built inputs: invalid keys in signed rosters, another KEM, "
+                  "malformed member proofs, closed and dropped replay state.", group_edges.cases),
     }
     out["attachment"] = ("Streamed attachments (STREAM) and attachment references.", attachments.cases)
     return out

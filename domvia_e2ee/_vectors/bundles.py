@@ -170,7 +170,7 @@ def _chain_failures() -> list[Case]:
         "bundle-rotator-not-member": (session("bob", [accept(no_rotator)]), "E_UNAUTHORIZED",
                                       "MR-EPOCH-ROTATOR-MEMBER", "alice signs epoch 1 without listing herself"),
         "bundle-bad-signature": (session("bob", [accept(_flip_signature(b1))]), "E_AUTH", "MR-BUNDLE-SIGNATURE",
-                                 "one bit of the signature"),
+                                 "one bit of the epoch header's signature"),
         "bundle-forged-by-server": (session("bob", [accept(_as("server", "alice", 1))]), "E_AUTH",
                                     "MR-BUNDLE-SIGNATURE", "the server signs in alice's name with its own key"),
         "bundle-server-own-name": (session("bob", [accept(server_1)]), "E_UNAUTHORIZED", "MR-CHAIN-ANCHOR",

@@ -203,7 +203,11 @@ const OPS = {
 
   async session(i) {
     const owner = await privateIdentity(i.owner);
-    const ring = new KeyRing(owner, { allowUnsigned: !!i.allow_unsigned });
+    const ring = new KeyRing(owner, {
+      allowUnsigned: !!i.allow_unsigned,
+      ...(i.replay_capacity !== undefined ? { replayCapacity: i.replay_capacity } : {}),
+      ...(i.live_epochs !== undefined ? { liveEpochs: i.live_epochs } : {}),
+    });
     for (const d of i.directory ?? []) ring.addIdentity(publicIdentity(d));
     for (const a of i.anchors ?? []) {
       const who = ring.identity(a.id);

@@ -1,0 +1,101 @@
+"""Must-fail vectors for group-state rules that need hand-built inputs: invalid keys inside signed
+rosters, a history bundle under another KEM, a malformed member proof file, closed replay state."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+from .. import labels
+from ..encoding import Writer
+from ..group.bundle import Bundle, Plan, SignedHeader
+from ..group.header import NO_PREVIOUS, EpochHeader, Flag, RoomPolicy
+from ..group.history import HistoryBundle, HistoryEntry, SharedEpoch, assemble_history
+from ..group.members import Member, MemberProof, RosterEntry
+from ..hazmat import merkle
+from ..keys import RoomKey
+from ..wrap import WrapKem, _wrap_with_ephemeral
+from .fixtures import ROOM, Case, invalid, seed
+from .scenario import PEOPLE, accept, bundle_hex, member_proof_hex, message, open_step, session
+
+# An Ed25519 encoding of a small-order point (the identity): no valid key, no valid signature.
+BAD_ED25519 = bytes([1]) + bytes(31)
+
+
+def _bad_member(name: str, wrapped: bytes) -> Member:
+    who = PEOPLE[name].public
+    entry = RosterEntry.make(name, who.x25519, BAD_ED25519, b"", hashlib.sha256(wrapped).digest())
+    return Member(entry, wrapped)
+
+
+def _bundle_with_bad_key(epoch: int, bad: str, rotator: str, previous: bytes, members: tuple[str, ...]) -> Bundle:
+    key = RoomKey(seed(f"room-key/bad/{epoch}"), room_id=ROOM, epoch=epoch)
+    built = []
+    for name in sorted(members):
+        wrapped = _wrap_with_ephemeral(key, PEOPLE[name].public, seed(f"ephemeral/bad/{name}/{epoch}"))
+        built.append(_bad_member(name, wrapped) if name == bad else Member.make(PEOPLE[name].public, wrapped))
+    tree = merkle.Tree([m.entry.leaf() for m in built])
+    admins = (("alice", PEOPLE["alice"].public.fingerprint),)
+    header = EpochHeader(WrapKem.X25519, key.suite, ROOM, epoch, key.key_id, previous, rotator, 1764000000, Flag(0),
+                         RoomPolicy(), admins, len(built), tree.root)
+    signature = PEOPLE[rotator].sign(header.signed_bytes()) if rotator != bad else bytes(64)
+    return Bundle(SignedHeader(header, signature, None), tuple(built))
+
+
+def _rotator_bad_key() -> str:
+    """alice's own entry carries a small-order Ed25519 key: step 2 refuses it before any signature."""
+    return _bundle_with_bad_key(1, "alice", "alice", NO_PREVIOUS, ("alice", "bob")).to_bytes().hex()
+
+
+def _bad_sharer_history() -> tuple[str, str]:
+    """zed is listed with an invalid Ed25519 key in epochs 1 and 2; zed "shares" epoch 1 with bob."""
+    one = _bundle_with_bad_key(1, "mallory", "alice", NO_PREVIOUS, ("alice", "bob", "mallory"))
+    two = _bundle_with_bad_key(2, "mallory", "alice", one.header.epoch_hash(), ("alice", "bob", "mallory"))
+    shared = [SharedEpoch(one.header.to_bytes(), None, ())]
+    history = assemble_history(PEOPLE["mallory"], PEOPLE["bob"].public, shared, [b""], room_id=ROOM,
+                               anchor_epoch=2, kem=WrapKem.X25519, issued_at=1764400000,
+                               sharer_proof=two.proof_for("mallory"))
+    unsigned = dataclasses.replace(history, signature=bytes(64))  # zed has no valid key to sign with
+    return two.to_bytes().hex(), unsigned.to_bytes().hex()
+
+
+def _history_other_kem() -> str:
+    """alice shares epoch 2 with dave under X-Wing sizes while the anchor epoch 3 is classic."""
+    b2 = Bundle.from_bytes(bytes.fromhex(bundle_hex(2)))
+    b3 = Bundle.from_bytes(bytes.fromhex(bundle_hex(3)))
+    entry = HistoryEntry(b2.header.to_bytes(), b2.header, seed("xwing-sized", WrapKem.MLKEM768_X25519.wrapped_size),
+                         tuple(m.entry for m in b2.members))
+    unsigned = HistoryBundle(ROOM, "alice", "dave", 3, 1764400000, WrapKem.MLKEM768_X25519, (entry,), b"",
+                             b3.proof_for("alice"))
+    signed = HistoryBundle(ROOM, "alice", "dave", 3, 1764400000, WrapKem.MLKEM768_X25519, (entry,),
+                           PEOPLE["alice"].sign(labels.SIG_HISTORY + unsigned.body()), b3.proof_for("alice"))
+    return signed.to_bytes().hex()
+
+
+def cases() -> list[Case]:
+    b1, b2, b3 = bundle_hex(1), bundle_hex(2), bundle_hex(3)
+    anchor, bad_history = _bad_sharer_history()
+    fail: dict[str, tuple[dict[str, Any], str, str, str]] = {
+        "bundle-rotator-bad-key": (session("bob", [accept(_rotator_bad_key())]), "E_BAD_KEY", "MR-EPOCH-ROTATOR-KEY",
+                                   "the rotator's member entry holds a small-order Ed25519 key"),
+        "history-sharer-bad-key": (session("bob", [accept(anchor), accept(bad_history)]), "E_BAD_KEY",
+                                   "MR-HIST-SHARER-KEY", "a listed member with an invalid Ed25519 key shares history"),
+        "history-other-kem": (session("dave", [accept(b3), accept(_history_other_kem())], anchors=("bob",)),
+                              "E_DOWNGRADE", "MR-HIST-KEM", "keys wrapped with X-Wing sizes for a classic anchor epoch"),
+        "member-proof-trailing-byte": (session("bob", [accept(b1), accept(b2), accept(member_proof_hex(2, "alice")
+                                                                                       + "00")]),
+                                       "E_FORMAT", "MR-PROOF-FORMAT", "a byte after the member proof"),
+        "keyring-replay-state-closed": (session("bob", [accept(b1), open_step(message(1, "alice", "msg-c1")),
+                                                        open_step(message(1, "alice", "msg-c2")),
+                                                        open_step(message(1, "alice", "msg-c3"))]) | {
+            "replay_capacity": 2}, "E_STALE", "MR-MSG-REPLAY-CLOSED",
+            "with room for 2 entries, epoch 1 is closed after two messages: a third is refused, not evicted"),
+        "keyring-replay-state-dropped": (session("bob", [accept(b1), accept(b2), open_step(message(1, "alice", "m"))])
+                                         | {"live_epochs": 1}, "E_STALE", "MR-MSG-REPLAY-CLOSED",
+                                         "with one live epoch, a live message of epoch 1 after epoch 2 is refused"),
+    }
+    return [invalid(case_id, "session", why, inputs, code, reject) for case_id, (inputs, code, reject, why) in fail.items()]
+
+
+__all__ = ["cases", "Writer", "MemberProof", "Plan"]
