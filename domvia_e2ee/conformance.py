@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from .conformance_ops import all_ops
+from .conformance_registry import all_ops
 from .errors import DomviaError
 
 Case = dict[str, Any]

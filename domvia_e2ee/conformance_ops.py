@@ -141,11 +141,3 @@ OPS: dict[str, Handler] = {
     "open": op_open, "convert": op_convert, "identity_import": op_identity_import, "wrap": op_wrap,
     "unwrap": op_unwrap,
 }
-
-
-def all_ops() -> dict[str, Handler]:
-    """Core operations plus the group-state and attachment ones (imported late: they build on this module)."""
-    from ._vectors.attachments import OPS as ATTACHMENT_OPS
-    from .conformance_group import OPS as GROUP_OPS
-
-    return OPS | GROUP_OPS | ATTACHMENT_OPS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ..conformance_ops import OPS, all_ops
+from ..conformance_registry import all_ops
 from ..encoding import b64decode
 from ..errors import DomviaError
 from ..identity import Identity
@@ -29,7 +29,7 @@ def private_obj(who: Identity) -> dict[str, Any]:
 
 
 def _handler(op: str) -> Any:
-    return OPS[op] if op in OPS else all_ops()[op]
+    return all_ops()[op]
 
 
 def valid(case_id: str, op: str, description: str, inputs: dict[str, Any]) -> dict[str, Any]:
