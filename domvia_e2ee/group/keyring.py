@@ -10,12 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .. import labels, sealing
-from ..encoding import Writer
 from ..errors import (
-    AuthenticationError, ForkError, FormatError, NotMemberError, PolicyError, StaleEpochError, UnauthorizedError,
-    UnknownKeyError, UnknownSenderError,
+    ForkError, FormatError, NotMemberError, PolicyError, UnknownKeyError,
 )
-from ..hazmat import curves
 from ..identity import Identity, PublicIdentity
 from ..message import DEFAULT_CONTENT_TYPE, SealedMessage
 from ..sealing import OpenedMessage
@@ -26,6 +23,7 @@ from .header import EpochHeader
 from .history import HistoryBundle, accept_history
 from .members import MemberProofFile, RosterEntry
 from .replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS, ReplayState
+from . import opening
 from .verify import accept_delivery, accept_member_proof
 
 Input = bytes | Bundle | Slice | Announcement | HistoryBundle | MemberProofFile
@@ -212,55 +210,21 @@ class KeyRing:
         """
         sealed = SealedMessage.parse(message)
         held = self._held(sealed.room_id)
-        record = self._keyed(held, sealed)
+        record, key = opening.keyed_record(held, sealed, self._validate, self._keep)
         if sealed.signed:
-            opened = sealing._open_parsed(record.key, sealed, self._sender(record, sealed.sender_id))  # type: ignore[arg-type]
+            opened = sealing._open_parsed(key, sealed, opening.sender(record, sealed.sender_id, self._validate))
         elif self.allow_unsigned:
-            self._sender(record, sealed.sender_id)
-            opened = sealing._open_unsigned_parsed(record.key, sealed)  # type: ignore[arg-type]
+            opening.sender(record, sealed.sender_id, self._validate)
+            opened = sealing._open_unsigned_parsed(key, sealed)
         else:
             raise PolicyError("unsigned message refused: this key ring requires signatures")
         if check_replay:
             latest = max(held)
-            self._check_current(sealed, held[latest])
+            opening.check_current(sealed, held, held[latest])
             self._replay.check_open(sealed.room_id, sealed.epoch, latest, sealed.sender_id, sealed.message_id)
             self._replay.record_open(sealed.room_id, sealed.epoch, latest, sealed.sender_id, sealed.message_id)
         record.messages += 1
         return opened
-
-    def _keyed(self, held: dict[int, EpochRecord], sealed: SealedMessage) -> EpochRecord:
-        record = held.get(sealed.epoch)
-        if record is None:
-            raise UnknownKeyError(f"no key for room {sealed.room_id!r} epoch {sealed.epoch}")
-        if record.key is None:
-            raise NotMemberError(f"you were not a member of room {sealed.room_id!r} in epoch {sealed.epoch}")
-        if not record.key.matches(sealed.key_id):
-            raise self._message_fork(record, sealed)
-        return record
-
-    def _message_fork(self, record: EpochRecord, sealed: SealedMessage) -> Exception:
-        """A held epoch named with another key id: a fork if a member of the epoch signed it."""
-        entry = record.member(sealed.sender_id)
-        held = record.announcement()
-        if not sealed.signed or sealed.signature is None or entry is None or held is None:
-            return AuthenticationError()
-        try:
-            curves.verify(self._validate(entry).ed25519, sealed.signature, labels.SIG_MESSAGE + sealed.signed_part)
-        except AuthenticationError as error:
-            return error
-        evidence = ForkEvidence(sealed.room_id, sealed.epoch, "message", held, sealed.to_bytes(),
-                                entry.write(Writer()).getvalue())
-        self._keep(evidence)
-        return ForkError(evidence)
-
-    def _sender(self, record: EpochRecord, sender_id: str) -> PublicIdentity:
-        entry = record.member(sender_id)
-        if entry is None:
-            if record.complete:
-                raise UnauthorizedError(f"{sender_id!r} is not a member of epoch {record.epoch}")
-            raise UnknownSenderError(f"membership of {sender_id!r} in epoch {record.epoch} not proved yet: "
-                                     "fetch its member proof or the full bundle")
-        return self._validate(entry)
 
     def _validate(self, entry: RosterEntry) -> PublicIdentity:
         """A roster member as a signer (messages, fork evidence): only its Ed25519 key is checked."""
@@ -268,20 +232,6 @@ class KeyRing:
         if identity is None:
             identity = self._validated[entry.fingerprint] = entry.signer()
         return identity
-
-    def _check_current(self, sealed: SealedMessage, latest: EpochRecord) -> None:
-        """A live message in a superseded epoch must come from someone still in the room:
-        otherwise a removed member could go on injecting under the old key."""
-        if sealed.epoch == latest.epoch:
-            return
-        if not sealed.signed:
-            raise StaleEpochError(f"unsigned messages are accepted live only in the current epoch ({latest.epoch})")
-        then = self._held(sealed.room_id)[sealed.epoch].member(sealed.sender_id)
-        now = latest.member(sealed.sender_id)
-        if now is None and not latest.complete:
-            raise UnknownSenderError(f"membership of {sealed.sender_id!r} in epoch {latest.epoch} not proved yet")
-        if now is None or then is None or now.fingerprint != then.fingerprint:
-            raise UnauthorizedError(f"{sealed.sender_id!r} is no longer a member (epoch {latest.epoch})")
 
     # -- views ---------------------------------------------------------------------------
 
