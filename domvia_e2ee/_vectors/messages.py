@@ -7,12 +7,13 @@ from typing import Any
 
 from ..hazmat.suites import Suite
 from ..keys import RoomKey
-from ..labels import AAD_MESSAGE
+from ..encoding import b64decode, b64encode
+from ..labels import AAD_MESSAGE, SIG_MESSAGE
 from ..message import FLAG_PADDED, header_prefix
 from .fixtures import ROOM, Case, flip, identity, invalid, seed, valid
+from .signatures import edge_signatures
 
 ALICE, BOB, MALLORY = identity("alice"), identity("bob"), identity("mallory")
-L = 2**252 + 27742317777372353535851937790883648493
 
 
 def base(suite: str = "A256GCM", **changes: Any) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def valid_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
-    return valid_cases() + format_cases() + json_cases() + auth_cases()
+    return valid_cases() + format_cases() + json_cases() + auth_cases() + signature_edge_cases(_bin("aes-signed"))
 
 
 def _bin(name: str) -> bytes:
@@ -162,7 +163,13 @@ def json_cases() -> list[Case]:
         return lambda o: o.__setitem__(field, value)
 
     def drop(field: str) -> Any:
-        return lambda o: o.pop(field)
+        def edit(o: dict[str, Any]) -> None:
+            del o[field]  # returns None: a str returned by an edit would be taken for the whole text
+        return edit
+
+    def shorter(field: str) -> str:
+        # One byte fewer, canonically encoded, so that the decoded-length rule is the first one to fail.
+        return b64encode(b64decode(field, "field")[:-1])
 
     key_id = obj["k"]
     last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(key_id[-1])
@@ -204,9 +211,9 @@ def json_cases() -> list[Case]:
                   _json_variant("aes-unsigned", replace("c", "+" + c[1:])), "E_FORMAT", "MR-B64-ALPHABET"),
         _bad_json("json-b64-noncanonical", "non-zero unused bits in the key id",
                   _json_variant("aes-unsigned", replace("k", noncanonical_k)), "E_FORMAT", "MR-B64-NONCANONICAL"),
-        _bad_json("json-nonce-length", "an 11-byte nonce", _json_variant("aes-unsigned", replace("n", obj["n"][:-2])),
+        _bad_json("json-nonce-length", "an 11-byte nonce", _json_variant("aes-unsigned", replace("n", shorter(obj["n"]))),
                   "E_FORMAT", "MR-B64-LENGTH"),
-        _bad_json("json-key-id-length", "a 31-byte key id", _json_variant("aes-unsigned", replace("k", key_id[:-2])),
+        _bad_json("json-key-id-length", "a 31-byte key id", _json_variant("aes-unsigned", replace("k", shorter(key_id))),
                   "E_FORMAT", "MR-B64-LENGTH"),
         _bad_json("json-ciphertext-short", "a 15-byte ciphertext", _json_variant("aes-unsigned", replace("c", c[:20])),
                   "E_FORMAT", "MR-MSG-SHORT-CIPHERTEXT"),
@@ -227,8 +234,6 @@ def auth_cases() -> list[Case]:
     at, sat = _offsets(data), _offsets(signed)
     other_sender = signed[: sat["sender"]] + b"\x05alicf" + signed[sat["sender"] + 6 :]
     impersonation = dict(base(signing_seed=seed("mallory/ed25519").hex()))
-    sig_s = int.from_bytes(signed[-32:], "little") + L
-    small_order_r = bytes([1]) + bytes(31)
     return [
         _bad_binary("msg-other-room-key", "opened with the key of another room", data, "E_UNKNOWN_KEY",
                     "MR-MSG-UNKNOWN-KEY", room_id="room-43"),
@@ -266,10 +271,6 @@ def auth_cases() -> list[Case]:
                     bytes.fromhex(_noncanonical_padding()), "E_AUTH", "MR-MSG-PADDING"),
         _bad_binary("msg-signature-flipped", "one bit of the signature", flip(signed, len(signed) - 40), "E_AUTH",
                     "MR-MSG-SIGNATURE", seal_name="aes-signed"),
-        _bad_binary("msg-signature-s-not-reduced", "S + L: same equation, non-canonical scalar",
-                    signed[:-32] + sig_s.to_bytes(32, "little"), "E_AUTH", "MR-MSG-SIGNATURE", seal_name="aes-signed"),
-        _bad_binary("msg-signature-small-order-r", "R replaced by a small-order point",
-                    signed[:-64] + small_order_r + signed[-32:], "E_AUTH", "MR-MSG-SIGNATURE", seal_name="aes-signed"),
         _bad_binary("msg-signed-message-id", "signed message moved to another message id",
                     signed.replace(b"msg-0001", b"msg-0002", 1), "E_AUTH", "MR-MSG-TAMPERED", seal_name="aes-signed"),
         _bad_binary("msg-signed-wrong-identity", "opened with bob's identity: not the sender", signed, "E_UNKNOWN_SENDER",
@@ -283,6 +284,20 @@ def auth_cases() -> list[Case]:
         _bad_binary("msg-unsigned-on-signed-path", "an unsigned message where a signature is required", data,
                     "E_POLICY", "MR-MSG-UNSIGNED", sender=ALICE.public.to_dict()),
     ]
+
+
+def signature_edge_cases(signed: bytes) -> list[Case]:
+    """Signatures for which the verification equation holds and that must still be refused
+    (signatures.edge_signatures): E_AUTH for the signature, E_BAD_KEY for a replaced sender key."""
+    out = []
+    for edge in edge_signatures(seed("alice/ed25519"), SIG_MESSAGE + signed[:-64]):
+        sender = ALICE.public.to_dict()
+        sender["sig"]["x"] = b64encode(edge.public)
+        reject = "MR-ED25519-INVALID" if edge.replaces_key else "MR-MSG-SIGNATURE"
+        why = f"the verification equation holds, but {edge.description}"
+        out.append(_bad_binary(f"msg-signature-{edge.name}", why, signed[:-64] + edge.signature, edge.code, reject,
+                               seal_name="aes-signed", sender=sender))
+    return out
 
 
 def _impersonated(inputs: dict[str, Any]) -> str:
