@@ -112,6 +112,12 @@ def _structure_cases() -> list[Case]:
     out = [invalid(case_id, "identity_import", why, {"json": edit(change)}, "E_FORMAT", reject)
            for case_id, (change, reject, why) in variants.items()]
     dup = text(good)[:-1] + ',"id":"mallory"}'
+    compact = text(good)
+    # The limit is on the text, whitespace included (JSON whitespace is allowed around members).
+    out.append(valid("identity-size-8192", "identity_import", "an identity text of exactly 8,192 bytes (padded with spaces)",
+                     {"json": compact[:-1] + " " * (8192 - len(compact)) + "}"}))
+    out.append(invalid("identity-size-8193", "identity_import", "an identity text of 8,193 bytes (padded with spaces)",
+                       {"json": compact[:-1] + " " * (8193 - len(compact)) + "}"}, "E_FORMAT", "MR-IDENTITY-SIZE"))
     out.append(invalid("identity-duplicate-id", "identity_import", "the id member twice", {"json": dup}, "E_FORMAT",
                        "MR-JSON-DUPLICATE"))
     return out

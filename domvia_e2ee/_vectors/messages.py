@@ -10,6 +10,7 @@ from ..keys import RoomKey
 from ..encoding import b64decode, b64encode
 from ..labels import AAD_MESSAGE, SIG_MESSAGE
 from ..message import FLAG_PADDED, header_prefix
+from ..padding import padded_size
 from .fixtures import ROOM, Case, flip, identity, invalid, seed, valid
 from .signatures import edge_signatures
 
@@ -138,6 +139,12 @@ def format_cases() -> list[Case]:
     short = unpadded[:5] + bytes((unpadded[5] | FLAG_PADDED,)) + unpadded[6:]
     cases.append(_bad_binary("msg-padded-too-short", "padded flag on a ciphertext below the 32-byte floor", short,
                              "E_FORMAT", "MR-MSG-SHORT-CIPHERTEXT", seal_name="aes-unpadded"))
+    cases.append(_bad_binary("msg-content-over-limit", "authentic and canonically padded, but 66,000 bytes of content",
+                             _padded_message(b"x" * 66000), "E_FORMAT", "MR-MSG-OVERSIZED"))
+    longest = bytes.fromhex(_sealed_binary(base(content=seed("content/65536", 65536).hex(), padded=False)))
+    cases.append(_bad_binary("msg-extended-past-ciphertext-limit", "one byte appended to an unpadded message with "
+                             "65,536 bytes of content: the ciphertext is over its 65,552-byte limit", longest + b"\x00",
+                             "E_FORMAT", "MR-MSG-EXTENDED", seal_name="aes-unpadded"))
     too_big = base(content=bytes(65537).hex(), padded=False)
     cases.append(invalid("seal-content-too-long", "seal", "content over 64 KiB must go as an attachment", too_big,
                          "E_FORMAT", "MR-MSG-OVERSIZED"))
@@ -202,6 +209,18 @@ def json_cases() -> list[Case]:
         _bad_json("json-unknown-suite", "suite AES", _json_variant("aes-unsigned", replace("s", "AES")), "E_FORMAT",
                   "MR-MSG-SUITE"),
         _bad_json("json-array", "a JSON array, not an object", "[" + text + "]", "E_FORMAT", "MR-JSON-SYNTAX"),
+        _bad_json("json-byte-order-mark", "a UTF-8 byte order mark before the object", "\ufeff" + text, "E_FORMAT",
+                  "MR-JSON-SYNTAX"),
+        _bad_json("json-lone-surrogate", "a lone UTF-16 surrogate escape in a string",
+                  text.replace('"t":"text/plain"', '"t":"text/plain\\ud800"'), "E_FORMAT", "MR-JSON-SYNTAX"),
+        _bad_json("json-negative-zero", "p as -0: not an integer of this format", text.replace('"p":1', '"p":-0'),
+                  "E_FORMAT", "MR-JSON-TYPE"),
+        _bad_json("json-epoch-exponent", "epoch as 1e0: an exponent is not an integer", text.replace('"e":1,', '"e":1e0,'),
+                  "E_FORMAT", "MR-JSON-TYPE"),
+        _bad_json("json-nesting-33", "the ciphertext member as 33 nested arrays: deeper than 32 levels",
+                  text.replace(f'"c":"{c}"', '"c":' + "[" * 33 + "]" * 33), "E_FORMAT", "MR-JSON-DEPTH"),
+        _bad_json("json-nesting-45000", "45,000 nested arrays: refused without exhausting the stack",
+                  text.replace(f'"c":"{c}"', '"c":' + "[" * 45000 + "]" * 45000), "E_FORMAT", "MR-JSON-DEPTH"),
         _bad_json("json-syntax", "truncated JSON text", text[:-1], "E_FORMAT", "MR-JSON-SYNTAX"),
         _bad_json("json-oversized", "a JSON text over 98,304 bytes", text[:-1] + ',"x":"' + "a" * 98304 + '"}', "E_FORMAT",
                   "MR-MSG-OVERSIZED"),
@@ -221,12 +240,18 @@ def json_cases() -> list[Case]:
 
 
 def _noncanonical_padding() -> str:
+    return _padded_message(b"hi", 64).hex()
+
+
+def _padded_message(content: bytes, size: int | None = None) -> bytes:
+    """An unsigned AES-GCM message from alice whose plaintext is content || 0x80 || zeros, padded to size
+    bytes (by default the canonical padme size), sealed by hand to go where the sealer will not."""
     key = RoomKey(seed("room-key/1"), room_id=ROOM, epoch=1)
     prefix = header_prefix(Suite.AES_256_GCM, FLAG_PADDED, ROOM, 1, key.key_id, "alice", "text/plain")
     header = prefix + b"\x08msg-0001"
     nonce = seed("nonce/padding", 12)
-    body = b"hi\x80" + bytes(61)
-    return (header + nonce + key.sender_cipher("alice").encrypt(nonce, body, AAD_MESSAGE + header)).hex()
+    body = content + b"\x80" + bytes((size or padded_size(len(content))) - len(content) - 1)
+    return header + nonce + key.sender_cipher("alice").encrypt(nonce, body, AAD_MESSAGE + header)
 
 
 def auth_cases() -> list[Case]:
@@ -278,7 +303,7 @@ def auth_cases() -> list[Case]:
         _bad_binary("msg-signed-other-sender", "sender id changed on a signed message", other_sender, "E_UNKNOWN_SENDER",
                     "MR-MSG-WRONG-SENDER", seal_name="aes-signed"),
         invalid("msg-impersonation", "open", "mallory signs a message claiming to be alice",
-                open_inputs("aes-signed", "binary", _impersonated(impersonation)), "E_AUTH", "MR-MSG-IMPERSONATION"),
+                open_inputs("aes-signed", "binary", _sealed_binary(impersonation)), "E_AUTH", "MR-MSG-IMPERSONATION"),
         _bad_binary("msg-signed-on-unsigned-path", "a signed message opened without its sender's identity", signed,
                     "E_POLICY", "MR-MSG-UNSIGNED", seal_name="aes-signed", sender=None),
         _bad_binary("msg-unsigned-on-signed-path", "an unsigned message where a signature is required", data,
@@ -300,7 +325,7 @@ def signature_edge_cases(signed: bytes) -> list[Case]:
     return out
 
 
-def _impersonated(inputs: dict[str, Any]) -> str:
+def _sealed_binary(inputs: dict[str, Any]) -> str:
     from ..conformance_ops import OPS
 
     return str(OPS["seal"](inputs)["binary"])
