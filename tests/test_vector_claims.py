@@ -53,3 +53,31 @@ def test_decoded_length_vectors_are_canonical_base64url(case_id: str, path: tupl
 def test_every_decoded_length_vector_is_covered_above() -> None:
     assert {c["id"] for c in CASES.values() if c.get("reject") == "MR-B64-LENGTH"} == {
         "json-nonce-length", "json-key-id-length", "identity-jwk-short-key", "attachment-reference-key-short"}
+
+
+def _must_reject_codes() -> dict[str, set[str]]:
+    """MR item -> the codes spec/must-reject.md gives it (its own parentheses, else its section's)."""
+    import re
+    from pathlib import Path
+
+    codes: dict[str, set[str]] = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "spec").glob("*.md")):
+        section: set[str] = set()
+        for line in path.read_text().splitlines():
+            if line.startswith("## "):
+                section = set(re.findall(r"E_[A-Z_]+", line))
+            item = re.match(r"- \*\*(MR-[A-Z0-9-]+)\*\*( \(([^)]*)\))?", line)  # must-reject.md's lists
+            row = re.match(r"\| \*\*(MR-[A-Z0-9-]+)\*\* \| ([A-Z_, ]+) \|", line)  # attachment.md's table
+            if item:
+                codes[item.group(1)] = set(re.findall(r"E_[A-Z_]+", item.group(3) or "")) or section
+            elif row:
+                codes[row.group(1)] = set(re.findall(r"E_[A-Z_]+", row.group(2)))
+    return codes
+
+
+def test_every_must_fail_vector_has_a_code_its_must_reject_item_lists() -> None:
+    codes = _must_reject_codes()
+    assert codes["MR-MSG-NONMEMBER"] == {"E_UNAUTHORIZED", "E_UNKNOWN_SENDER"}
+    wrong = {c["id"]: (c["reject"], c["error"], sorted(codes.get(c["reject"], set())))
+             for c in CASES.values() if "reject" in c and c["error"] not in codes.get(c["reject"], set())}
+    assert wrong == {}
