@@ -41,7 +41,7 @@ export function validateEd25519Public(pub) {
  * passed validateEd25519Public (the prime-order subgroup check, done once when an identity is imported).
  *
  * These checks are made here, explicitly, because the platform APIs do not make them (spec/message.md#signature,
- * measured with the vectors msg-signature-*): WebCrypto's Ed25519 verify in Node 20 accepts R = the
+ * measured with the vectors msg-signature-*): WebCrypto's Ed25519 verify in Node 20 and Chromium 156 accepts R = the
  * identity with S = k * a, and small-order, non-canonical and mixed-order keys; @noble/curves' default
  * `ed25519.verify` (zip215: true) also accepts non-canonical encodings of R. Do not replace this function by either.
  */
