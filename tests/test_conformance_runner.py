@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import shlex
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -279,5 +280,16 @@ def test_json_equal_is_type_strict() -> None:
 def test_the_genuine_reference_adapter_passes_every_vector(cases: list[dict[str, Any]]) -> None:
     command = f"{shlex.quote(sys.executable)} -m domvia_e2ee.cli conformance --serve"
     results = conformance.run_external(command, cases, timeout=600)
+    assert [r for r in results if not r.passed] == []
+    assert len(results) == len(cases)
+
+
+JS_ADAPTER = Path(__file__).resolve().parents[1] / "interop" / "js" / "adapter.mjs"
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not (JS_ADAPTER.parent / "node_modules").is_dir(),
+                    reason="node or interop/js/node_modules is missing")
+def test_the_js_adapter_passes_every_vector_under_the_strict_rules(cases: list[dict[str, Any]]) -> None:
+    results = conformance.run_external(f"node {shlex.quote(str(JS_ADAPTER))}", cases, timeout=600)
     assert [r for r in results if not r.passed] == []
     assert len(results) == len(cases)
