@@ -172,20 +172,55 @@ def _reject_constant(name: str) -> Any:
     raise FormatError("json", f"non-standard constant {name}")
 
 
+def _integer(text: str) -> int:
+    if text == "-0":
+        raise FormatError("json", "-0 is not an integer of this format")
+    return int(text)
+
+
+MAX_JSON_DEPTH = 32
+
+
 def loads_object(data: bytes | str, what: str, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    """Strict JSON: one object, no duplicate keys, no NaN/Infinity, bounded size."""
-    if len(data) > max_bytes:
+    """Strict JSON (spec/encoding.md#json): one object, no duplicate keys, no NaN/Infinity, no -0,
+    no byte order mark, no lone surrogate, bounded size (in UTF-8 bytes) and nesting."""
+    size = len(data) if isinstance(data, bytes) or data.isascii() else len(data.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise FormatError(what, f"larger than {max_bytes} bytes")
     try:
+        # A byte order mark is kept by decode("utf-8") and refused by json.loads.
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        # The integer hook costs a third of the parse: only a text containing "-0" can need it.
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant,
+                           parse_int=_integer if "-0" in text else None)
     except FormatError:
         raise
     except (ValueError, RecursionError):
         raise FormatError(what, "not valid JSON") from None
     if not isinstance(value, dict):
         raise FormatError(what, "must be a JSON object")
+    # Only an escape (or a str handed in already decoded) can make a lone surrogate; depth needs brackets.
+    if "\\u" in text or not text.isascii() or text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_tree(value, what, 0)
     return value
+
+
+def _check_tree(value: Any, what: str, depth: int) -> None:
+    """No lone surrogate in any string or member name, and at most MAX_JSON_DEPTH nested arrays and objects."""
+    if depth > MAX_JSON_DEPTH:
+        raise FormatError(what, f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FormatError(what, "a lone UTF-16 surrogate") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_tree(key, what, depth)
+            _check_tree(item, what, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_tree(item, what, depth + 1)
 
 
 def check_fields(obj: dict[str, Any], required: Iterable[str], optional: Iterable[str] = ()) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from .errors import AuthenticationError
+from .errors import AuthenticationError, FormatError
 
 MIN_PADDED: Final = 32
+MAX_CONTENT: Final = 65536
 
 
 def padme(length: int) -> int:
@@ -42,11 +43,17 @@ def pad(plaintext: bytes) -> bytes:
 
 def unpad(padded: bytes) -> bytes:
     """Inverse of pad. Runs after authentication, so a failure means a malicious sender:
-    it is reported as the same opaque error, never as a padding oracle."""
+    it is reported as the same opaque error, never as a padding oracle.
+
+    Content over 65,536 bytes is E_FORMAT (spec/message.md#limits): padme(65,537) = 67,584 also
+    pads every length up to 67,583, so the canonical-padding rule alone would let it through.
+    """
     stripped = padded.rstrip(b"\x00")
     end = len(stripped) - 1
     if end < 0 or stripped[end] != 0x80:
         raise AuthenticationError()
     if (_PADDED_SIZE[end] if end < _TABLE_LIMIT else padded_size(end)) != len(padded):
         raise AuthenticationError()
+    if end > MAX_CONTENT:
+        raise FormatError("content", f"larger than {MAX_CONTENT} bytes")
     return stripped[:end]

@@ -7,7 +7,7 @@ from typing import Any
 
 from nacl import bindings as sodium
 
-from ..encoding import b64encode
+from ..encoding import b64decode, b64encode
 from .fixtures import Case, identity, invalid, valid
 
 ALICE = identity("alice")
@@ -25,6 +25,17 @@ NONCANONICAL_X25519 = {
     "top-bit": "09" + "00" * 30 + "80",
 }
 ED25519_ORDER8 = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"
+_P = 2**255 - 19
+# Small-order points and non-canonical encodings that a lenient decoder (y mod p, x = 0 with either
+# sign) accepts: the keys for which a forger can satisfy the verification equation (signatures.py).
+ED25519_EDGE_KEYS = {
+    "identity-y-plus-p": (_P + 1).to_bytes(32, "little").hex(),
+    "identity-negative-zero": (1 | 1 << 255).to_bytes(32, "little").hex(),
+    "order2": (_P - 1).to_bytes(32, "little").hex(),
+    "order2-negative-zero": (_P - 1 | 1 << 255).to_bytes(32, "little").hex(),
+    "order4": "00" * 32,
+    "noncanonical-y3-plus-p": (_P + 3).to_bytes(32, "little").hex(),
+}
 
 
 def text(obj: dict[str, Any]) -> str:
@@ -64,11 +75,16 @@ def cases() -> list[Case]:
         out.append(invalid(f"identity-x25519-noncanonical-{name}", "identity_import", f"X25519 key >= p ({name})",
                            {"json": with_key("enc", key)}, "E_BAD_KEY", "MR-X25519-NONCANONICAL"))
     ed_bad = {"identity": "01" + "00" * 31, "order8": ED25519_ORDER8, "noncanonical-y": "ed" + "ff" * 30 + "7f",
-              "off-curve": _not_on_curve(), "mixed-order": _mixed_order()}
+              "off-curve": _not_on_curve(), "mixed-order": _mixed_order()} | ED25519_EDGE_KEYS
     for name, key in ed_bad.items():
         out.append(invalid(f"identity-ed25519-{name}", "identity_import", f"invalid Ed25519 key ({name})",
                            {"json": with_key("sig", key)}, "E_BAD_KEY", "MR-ED25519-INVALID"))
     return out + _structure_cases()
+
+
+def _shorter(field: str) -> str:
+    """One byte fewer, canonically encoded, so that the decoded-length rule is the first one to fail."""
+    return b64encode(b64decode(field, "x")[:-1])
 
 
 def _structure_cases() -> list[Case]:
@@ -84,7 +100,7 @@ def _structure_cases() -> list[Case]:
         "identity-jwk-crv-swapped": (lambda o: o["enc"].__setitem__("crv", "Ed25519"), "MR-ID-JWK", "enc JWK on Ed25519"),
         "identity-jwk-extra": (lambda o: o["sig"].__setitem__("use", "sig"), "MR-ID-JWK", "an extra JWK member"),
         "identity-jwk-missing-x": (lambda o: o["sig"].pop("x"), "MR-ID-JWK", "a JWK without x"),
-        "identity-jwk-short-key": (lambda o: o["enc"].__setitem__("x", o["enc"]["x"][:-2]), "MR-B64-LENGTH",
+        "identity-jwk-short-key": (lambda o: o["enc"].__setitem__("x", _shorter(o["enc"]["x"])), "MR-B64-LENGTH",
                                    "a 31-byte X25519 key"),
         "identity-version-2": (lambda o: o.__setitem__("v", 2), "MR-ID-VERSION", "identity version 2"),
         "identity-unknown-member": (lambda o: o.__setitem__("name", "Alice"), "MR-JSON-UNKNOWN", "an extra member in the identity object"),
@@ -96,6 +112,12 @@ def _structure_cases() -> list[Case]:
     out = [invalid(case_id, "identity_import", why, {"json": edit(change)}, "E_FORMAT", reject)
            for case_id, (change, reject, why) in variants.items()]
     dup = text(good)[:-1] + ',"id":"mallory"}'
+    compact = text(good)
+    # The limit is on the text, whitespace included (JSON whitespace is allowed around members).
+    out.append(valid("identity-size-8192", "identity_import", "an identity text of exactly 8,192 bytes (padded with spaces)",
+                     {"json": compact[:-1] + " " * (8192 - len(compact)) + "}"}))
+    out.append(invalid("identity-size-8193", "identity_import", "an identity text of 8,193 bytes (padded with spaces)",
+                       {"json": compact[:-1] + " " * (8193 - len(compact)) + "}"}, "E_FORMAT", "MR-IDENTITY-SIZE"))
     out.append(invalid("identity-duplicate-id", "identity_import", "the id member twice", {"json": dup}, "E_FORMAT",
                        "MR-JSON-DUPLICATE"))
     return out

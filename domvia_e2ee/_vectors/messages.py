@@ -7,12 +7,14 @@ from typing import Any
 
 from ..hazmat.suites import Suite
 from ..keys import RoomKey
-from ..labels import AAD_MESSAGE
+from ..encoding import b64decode, b64encode
+from ..labels import AAD_MESSAGE, SIG_MESSAGE
 from ..message import FLAG_PADDED, header_prefix
+from ..padding import padded_size
 from .fixtures import ROOM, Case, flip, identity, invalid, seed, valid
+from .signatures import edge_signatures
 
 ALICE, BOB, MALLORY = identity("alice"), identity("bob"), identity("mallory")
-L = 2**252 + 27742317777372353535851937790883648493
 
 
 def base(suite: str = "A256GCM", **changes: Any) -> dict[str, Any]:
@@ -82,7 +84,7 @@ def valid_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
-    return valid_cases() + format_cases() + json_cases() + auth_cases()
+    return valid_cases() + format_cases() + json_cases() + auth_cases() + signature_edge_cases(_bin("aes-signed"))
 
 
 def _bin(name: str) -> bytes:
@@ -137,6 +139,12 @@ def format_cases() -> list[Case]:
     short = unpadded[:5] + bytes((unpadded[5] | FLAG_PADDED,)) + unpadded[6:]
     cases.append(_bad_binary("msg-padded-too-short", "padded flag on a ciphertext below the 32-byte floor", short,
                              "E_FORMAT", "MR-MSG-SHORT-CIPHERTEXT", seal_name="aes-unpadded"))
+    cases.append(_bad_binary("msg-content-over-limit", "authentic and canonically padded, but 66,000 bytes of content",
+                             _padded_message(b"x" * 66000), "E_FORMAT", "MR-MSG-OVERSIZED"))
+    longest = bytes.fromhex(_sealed_binary(base(content=seed("content/65536", 65536).hex(), padded=False)))
+    cases.append(_bad_binary("msg-extended-past-ciphertext-limit", "one byte appended to an unpadded message with "
+                             "65,536 bytes of content: the ciphertext is over its 65,552-byte limit", longest + b"\x00",
+                             "E_FORMAT", "MR-MSG-EXTENDED", seal_name="aes-unpadded"))
     too_big = base(content=bytes(65537).hex(), padded=False)
     cases.append(invalid("seal-content-too-long", "seal", "content over 64 KiB must go as an attachment", too_big,
                          "E_FORMAT", "MR-MSG-OVERSIZED"))
@@ -162,7 +170,13 @@ def json_cases() -> list[Case]:
         return lambda o: o.__setitem__(field, value)
 
     def drop(field: str) -> Any:
-        return lambda o: o.pop(field)
+        def edit(o: dict[str, Any]) -> None:
+            del o[field]  # returns None: a str returned by an edit would be taken for the whole text
+        return edit
+
+    def shorter(field: str) -> str:
+        # One byte fewer, canonically encoded, so that the decoded-length rule is the first one to fail.
+        return b64encode(b64decode(field, "field")[:-1])
 
     key_id = obj["k"]
     last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(key_id[-1])
@@ -195,6 +209,18 @@ def json_cases() -> list[Case]:
         _bad_json("json-unknown-suite", "suite AES", _json_variant("aes-unsigned", replace("s", "AES")), "E_FORMAT",
                   "MR-MSG-SUITE"),
         _bad_json("json-array", "a JSON array, not an object", "[" + text + "]", "E_FORMAT", "MR-JSON-SYNTAX"),
+        _bad_json("json-byte-order-mark", "a UTF-8 byte order mark before the object", "\ufeff" + text, "E_FORMAT",
+                  "MR-JSON-SYNTAX"),
+        _bad_json("json-lone-surrogate", "a lone UTF-16 surrogate escape in a string",
+                  text.replace('"t":"text/plain"', '"t":"text/plain\\ud800"'), "E_FORMAT", "MR-JSON-SYNTAX"),
+        _bad_json("json-negative-zero", "p as -0: not an integer of this format", text.replace('"p":1', '"p":-0'),
+                  "E_FORMAT", "MR-JSON-TYPE"),
+        _bad_json("json-epoch-exponent", "epoch as 1e0: an exponent is not an integer", text.replace('"e":1,', '"e":1e0,'),
+                  "E_FORMAT", "MR-JSON-TYPE"),
+        _bad_json("json-nesting-33", "the ciphertext member as 33 nested arrays: deeper than 32 levels",
+                  text.replace(f'"c":"{c}"', '"c":' + "[" * 33 + "]" * 33), "E_FORMAT", "MR-JSON-DEPTH"),
+        _bad_json("json-nesting-45000", "45,000 nested arrays: refused without exhausting the stack",
+                  text.replace(f'"c":"{c}"', '"c":' + "[" * 45000 + "]" * 45000), "E_FORMAT", "MR-JSON-DEPTH"),
         _bad_json("json-syntax", "truncated JSON text", text[:-1], "E_FORMAT", "MR-JSON-SYNTAX"),
         _bad_json("json-oversized", "a JSON text over 98,304 bytes", text[:-1] + ',"x":"' + "a" * 98304 + '"}', "E_FORMAT",
                   "MR-MSG-OVERSIZED"),
@@ -204,9 +230,9 @@ def json_cases() -> list[Case]:
                   _json_variant("aes-unsigned", replace("c", "+" + c[1:])), "E_FORMAT", "MR-B64-ALPHABET"),
         _bad_json("json-b64-noncanonical", "non-zero unused bits in the key id",
                   _json_variant("aes-unsigned", replace("k", noncanonical_k)), "E_FORMAT", "MR-B64-NONCANONICAL"),
-        _bad_json("json-nonce-length", "an 11-byte nonce", _json_variant("aes-unsigned", replace("n", obj["n"][:-2])),
+        _bad_json("json-nonce-length", "an 11-byte nonce", _json_variant("aes-unsigned", replace("n", shorter(obj["n"]))),
                   "E_FORMAT", "MR-B64-LENGTH"),
-        _bad_json("json-key-id-length", "a 31-byte key id", _json_variant("aes-unsigned", replace("k", key_id[:-2])),
+        _bad_json("json-key-id-length", "a 31-byte key id", _json_variant("aes-unsigned", replace("k", shorter(key_id))),
                   "E_FORMAT", "MR-B64-LENGTH"),
         _bad_json("json-ciphertext-short", "a 15-byte ciphertext", _json_variant("aes-unsigned", replace("c", c[:20])),
                   "E_FORMAT", "MR-MSG-SHORT-CIPHERTEXT"),
@@ -214,12 +240,18 @@ def json_cases() -> list[Case]:
 
 
 def _noncanonical_padding() -> str:
+    return _padded_message(b"hi", 64).hex()
+
+
+def _padded_message(content: bytes, size: int | None = None) -> bytes:
+    """An unsigned AES-GCM message from alice whose plaintext is content || 0x80 || zeros, padded to size
+    bytes (by default the canonical padme size), sealed by hand to go where the sealer will not."""
     key = RoomKey(seed("room-key/1"), room_id=ROOM, epoch=1)
     prefix = header_prefix(Suite.AES_256_GCM, FLAG_PADDED, ROOM, 1, key.key_id, "alice", "text/plain")
     header = prefix + b"\x08msg-0001"
     nonce = seed("nonce/padding", 12)
-    body = b"hi\x80" + bytes(61)
-    return (header + nonce + key.sender_cipher("alice").encrypt(nonce, body, AAD_MESSAGE + header)).hex()
+    body = content + b"\x80" + bytes((size or padded_size(len(content))) - len(content) - 1)
+    return header + nonce + key.sender_cipher("alice").encrypt(nonce, body, AAD_MESSAGE + header)
 
 
 def auth_cases() -> list[Case]:
@@ -227,8 +259,6 @@ def auth_cases() -> list[Case]:
     at, sat = _offsets(data), _offsets(signed)
     other_sender = signed[: sat["sender"]] + b"\x05alicf" + signed[sat["sender"] + 6 :]
     impersonation = dict(base(signing_seed=seed("mallory/ed25519").hex()))
-    sig_s = int.from_bytes(signed[-32:], "little") + L
-    small_order_r = bytes([1]) + bytes(31)
     return [
         _bad_binary("msg-other-room-key", "opened with the key of another room", data, "E_UNKNOWN_KEY",
                     "MR-MSG-UNKNOWN-KEY", room_id="room-43"),
@@ -266,10 +296,6 @@ def auth_cases() -> list[Case]:
                     bytes.fromhex(_noncanonical_padding()), "E_AUTH", "MR-MSG-PADDING"),
         _bad_binary("msg-signature-flipped", "one bit of the signature", flip(signed, len(signed) - 40), "E_AUTH",
                     "MR-MSG-SIGNATURE", seal_name="aes-signed"),
-        _bad_binary("msg-signature-s-not-reduced", "S + L: same equation, non-canonical scalar",
-                    signed[:-32] + sig_s.to_bytes(32, "little"), "E_AUTH", "MR-MSG-SIGNATURE", seal_name="aes-signed"),
-        _bad_binary("msg-signature-small-order-r", "R replaced by a small-order point",
-                    signed[:-64] + small_order_r + signed[-32:], "E_AUTH", "MR-MSG-SIGNATURE", seal_name="aes-signed"),
         _bad_binary("msg-signed-message-id", "signed message moved to another message id",
                     signed.replace(b"msg-0001", b"msg-0002", 1), "E_AUTH", "MR-MSG-TAMPERED", seal_name="aes-signed"),
         _bad_binary("msg-signed-wrong-identity", "opened with bob's identity: not the sender", signed, "E_UNKNOWN_SENDER",
@@ -277,7 +303,7 @@ def auth_cases() -> list[Case]:
         _bad_binary("msg-signed-other-sender", "sender id changed on a signed message", other_sender, "E_UNKNOWN_SENDER",
                     "MR-MSG-WRONG-SENDER", seal_name="aes-signed"),
         invalid("msg-impersonation", "open", "mallory signs a message claiming to be alice",
-                open_inputs("aes-signed", "binary", _impersonated(impersonation)), "E_AUTH", "MR-MSG-IMPERSONATION"),
+                open_inputs("aes-signed", "binary", _sealed_binary(impersonation)), "E_AUTH", "MR-MSG-IMPERSONATION"),
         _bad_binary("msg-signed-on-unsigned-path", "a signed message opened without its sender's identity", signed,
                     "E_POLICY", "MR-MSG-UNSIGNED", seal_name="aes-signed", sender=None),
         _bad_binary("msg-unsigned-on-signed-path", "an unsigned message where a signature is required", data,
@@ -285,7 +311,21 @@ def auth_cases() -> list[Case]:
     ]
 
 
-def _impersonated(inputs: dict[str, Any]) -> str:
+def signature_edge_cases(signed: bytes) -> list[Case]:
+    """Signatures for which the verification equation holds and that must still be refused
+    (signatures.edge_signatures): E_AUTH for the signature, E_BAD_KEY for a replaced sender key."""
+    out = []
+    for edge in edge_signatures(seed("alice/ed25519"), SIG_MESSAGE + signed[:-64]):
+        sender = ALICE.public.to_dict()
+        sender["sig"]["x"] = b64encode(edge.public)
+        reject = "MR-ED25519-INVALID" if edge.replaces_key else "MR-MSG-SIGNATURE"
+        why = f"the verification equation holds, but {edge.description}"
+        out.append(_bad_binary(f"msg-signature-{edge.name}", why, signed[:-64] + edge.signature, edge.code, reject,
+                               seal_name="aes-signed", sender=sender))
+    return out
+
+
+def _sealed_binary(inputs: dict[str, Any]) -> str:
     from ..conformance_ops import OPS
 
     return str(OPS["seal"](inputs)["binary"])

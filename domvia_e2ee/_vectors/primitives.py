@@ -44,4 +44,11 @@ def padding_cases() -> list[Case]:
     }
     for case_id, (padded, why) in bad.items():
         cases.append(invalid(case_id, "unpad", why, {"padded": padded.hex()}, "E_AUTH", "MR-MSG-PADDING"))
+    # 67,584 = padme(65,537) bytes also canonically pad every content length up to 67,583: the content limit
+    # is a rule of its own (E_FORMAT), not a padding failure.
+    cases.append(valid("unpad-max-content", "unpad", "65,536 bytes of content, the most a message holds, in 67,584",
+                       {"padded": (b"x" * 65536 + b"\x80" + bytes(67584 - 65537)).hex()}))
+    cases.append(invalid("unpad-content-over-limit", "unpad", "canonical padding of 66,000 bytes: over the content limit",
+                         {"padded": (b"x" * 66000 + b"\x80" + bytes(67584 - 66001)).hex()}, "E_FORMAT",
+                         "MR-MSG-OVERSIZED"))
     return cases

@@ -88,7 +88,12 @@ class SigningKey:
 
 
 def verify(public: bytes, signature: bytes, message: bytes) -> None:
-    """Strict RFC 8032 verification (libsodium: canonical S, no small-order R or A)."""
+    """Strict RFC 8032 verification (libsodium: canonical S, no small-order R or A, R re-encoded and compared).
+
+    libsodium's verify does not check that A is in the prime-order subgroup: a mixed-order key (a genuine key
+    plus a point of order 8) verifies signatures made for it (tests/test_signature_edges.py). Every key given
+    here must therefore come from a PublicIdentity, whose check_ed25519_public refuses such keys.
+    """
     if len(signature) != SIGNATURE_SIZE:
         raise AuthenticationError()
     try:

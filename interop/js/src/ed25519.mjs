@@ -37,22 +37,29 @@ export function validateEd25519Public(pub) {
 
 /**
  * RFC 8032 section 5.1.7 verification with the cofactorless equation [S]B = R + [k]A, rejecting
- * S >= L and a small-order or non-canonical R. `pub` must already have passed validateEd25519Public.
+ * S >= L, a non-canonical or small-order R, and a non-canonical or small-order A. `pub` must also have
+ * passed validateEd25519Public (the prime-order subgroup check, done once when an identity is imported).
+ *
+ * These checks are made here, explicitly, because the platform APIs do not make them (spec/message.md#signature,
+ * measured with the vectors msg-signature-*): WebCrypto's Ed25519 verify in Node 20 and Chromium 156 accepts R = the
+ * identity with S = k * a, and small-order, non-canonical and mixed-order keys; @noble/curves' default
+ * `ed25519.verify` (zip215: true) also accepts non-canonical encodings of R. Do not replace this function by either.
  */
 export function ed25519VerifyStrict(pub, message, signature) {
   if (signature.length !== 64 || pub.length !== 32) return false;
   const Rb = signature.subarray(0, 32);
   const S = bytesToNumberLE(signature.subarray(32));
-  if (S >= L) return false;
+  if (S >= L) return false; // a non-reduced scalar: S + L satisfies the same equation
   let R;
   let A;
   try {
+    // zip215 = false: y < p and no x = 0 with the sign bit set (canonical encodings only).
     R = Point.fromBytes(Rb, false);
     A = Point.fromBytes(pub, false);
   } catch {
     return false;
   }
-  if (R.isSmallOrder()) return false;
+  if (R.isSmallOrder() || A.isSmallOrder()) return false; // R = identity, S = k * a satisfies the equation
   const k = bytesToNumberLE(sha512(concat(Rb, pub, message))) % L;
   // [S]B - [k]A must encode to exactly R's bytes (which also rejects any non-canonical R).
   const check = Point.BASE.multiplyUnsafe(S).subtract(A.multiplyUnsafe(k));

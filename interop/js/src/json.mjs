@@ -9,7 +9,8 @@ export class JsonNonInteger {
   }
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: true keeps a byte order mark in the text, where the parser refuses it (TextDecoder strips it by default).
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const ENC = new TextEncoder();
 
 /** UTF-8 byte length of a JS string. */
@@ -155,6 +156,14 @@ class Parser {
         return out;
       }
       if (c < 0x20) this.fail('control character in string');
+      if (c >= 0xd800 && c <= 0xdfff) {
+        // A string handed in already decoded may hold a raw lone surrogate (no UTF-8 text can).
+        const next = t.charCodeAt(this.i + 1);
+        if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) this.fail('lone surrogate');
+        out += t[this.i] + t[this.i + 1];
+        this.i += 2;
+        continue;
+      }
       if (c !== 0x5c) {
         out += t[this.i++];
         continue;
@@ -171,10 +180,18 @@ class Parser {
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
         case 'u': {
-          const h = t.substr(this.i, 4);
-          if (!/^[0-9a-fA-F]{4}$/.test(h)) this.fail('bad \\u escape');
-          out += String.fromCharCode(parseInt(h, 16));
-          this.i += 4;
+          const unit = this.hex4();
+          if (unit >= 0xdc00 && unit <= 0xdfff) this.fail('lone surrogate');
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            // A high surrogate MUST be followed by an escaped low surrogate: the pair is one character.
+            if (t[this.i] !== '\\' || t[this.i + 1] !== 'u') this.fail('lone surrogate');
+            this.i += 2;
+            const low = this.hex4();
+            if (low < 0xdc00 || low > 0xdfff) this.fail('lone surrogate');
+            out += String.fromCharCode(unit, low);
+          } else {
+            out += String.fromCharCode(unit);
+          }
           break;
         }
         default:
@@ -182,12 +199,21 @@ class Parser {
       }
     }
   }
+  hex4() {
+    const h = this.t.substr(this.i, 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(h)) this.fail('bad \\u escape');
+    this.i += 4;
+    return parseInt(h, 16);
+  }
   number() {
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.t.slice(this.i, this.i + 400));
     if (!m || m[0] === '-' || m[0] === '') this.fail('bad number');
     const s = m[0];
     this.i += s.length;
-    if (m[2] === undefined && m[3] === undefined) return BigInt(s);
+    if (m[2] === undefined && m[3] === undefined) {
+      if (s === '-0') this.fail('-0 is not an integer of this format');
+      return BigInt(s);
+    }
     return new JsonNonInteger(s);
   }
 }

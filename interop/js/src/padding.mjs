@@ -1,7 +1,8 @@
 // Padmé padding with a 32-byte floor (spec/message.md#padding).
-import { AuthError } from './errors.mjs';
+import { AuthError, FormatError } from './errors.mjs';
 
 export const PAD_FLOOR = 32;
+const MAX_CONTENT = 65536; // spec/message.md#limits (also message.mjs's MAX_CONTENT)
 
 export function padme(L) {
   if (L < 2) return L;
@@ -24,12 +25,16 @@ export function pad(content) {
   return out;
 }
 
-/** Canonical unpadding; every failure is E_AUTH. */
+/**
+ * Canonical unpadding; every padding failure is E_AUTH. Content over 65,536 bytes is E_FORMAT
+ * (spec/message.md#limits): 67,584 bytes of padding also fit every content length up to 67,583.
+ */
 export function unpad(padded) {
   let i = padded.length;
   while (i > 0 && padded[i - 1] === 0x00) i--;
   if (i === 0 || padded[i - 1] !== 0x80) throw new AuthError();
   const n = i - 1;
   if (padded.length !== paddedLength(n)) throw new AuthError();
+  if (n > MAX_CONTENT) throw new FormatError('content', 'larger than 65,536 bytes');
   return padded.slice(0, n);
 }
