@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,3 +52,22 @@ def load_external_vectors(name: str) -> Any:
 def _external_vectors_fixture() -> Callable[[str], Any]:
     """external_vectors(name) -> parsed JSON of ../shared/vectors-external/name, or a skip."""
     return load_external_vectors
+
+
+@pytest.fixture(scope="session")
+def built_dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(sdist, wheel) built from the working tree, once per test process (per xdist worker).
+
+    `python -m build --no-isolation` uses the hatchling of the test environment (the `test` extra
+    installs it and `build`), so no network is needed. It builds the sdist first and the wheel from
+    the sdist, which also checks that the sdist holds everything the wheel needs.
+    """
+    pytest.importorskip("build", reason="the `build` package (test extra) is needed to build the sdist and wheel")
+    pytest.importorskip("hatchling", reason="hatchling (test extra) is needed to build without network")
+    out = tmp_path_factory.mktemp("dist")
+    done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO_ROOT)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sdists, wheels = sorted(out.glob("*.tar.gz")), sorted(out.glob("*.whl"))
+    assert len(sdists) == 1 and len(wheels) == 1, sorted(p.name for p in out.iterdir())
+    return sdists[0], wheels[0]
