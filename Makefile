@@ -22,9 +22,9 @@ demo: $(VENV)/.installed-base
 	$(BIN)/domvia-e2ee demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check domvia_e2ee tests benchmarks
+	$(BIN)/ruff check domvia_e2ee tests benchmarks hatch_build.py
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto -rs
 
 vectors: $(VENV)/.installed-base
 	$(BIN)/python -m domvia_e2ee._vectors write
