@@ -5,11 +5,17 @@ A fresh random file key per attachment; the content is encrypted in fixed-size c
 an AttachmentReference sealed inside a chat message (attachment_reference.py). Memory stays at a few
 chunks whatever the size of the file.
 
-Sealing:   seal_stream(source) (iterator), seal_file(source, sink), AttachmentEncryptor (update/finalize).
-Opening:   open_stream(reference, source), open_file(...), AttachmentDecryptor (update/finalize).
-           Every chunk is authenticated before its plaintext is released; the final chunk is released
-           only after the last-chunk flag, the size and the digest of the whole blob have been checked.
-Random access: AttachmentReader (a seekable file over a seekable blob), open_chunk(reference, header, k, chunk).
+- Sealing: `seal_stream(source)` (iterator), `seal_file(source, sink)`, `AttachmentEncryptor`
+  (update/finalize).
+- Opening: `open_stream(reference, source)`, `open_file(...)`, `AttachmentDecryptor` (update/finalize).
+  Every chunk is authenticated before its plaintext is released; the final chunk is released
+  only after the last-chunk flag, the size and the digest of the whole blob have been checked.
+- Random access: `AttachmentReader` (a seekable file over a seekable blob),
+  `open_chunk(reference, header, k, chunk)`.
+
+Errors: `FormatError` (E_FORMAT) for a malformed reference, header or argument; `AuthenticationError`
+(E_AUTH) for any chunk, header, size or digest that does not authenticate, including truncation and
+extension of the blob.
 """
 
 from __future__ import annotations
