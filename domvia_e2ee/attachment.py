@@ -162,6 +162,8 @@ class AttachmentEncryptor:
         return f"AttachmentEncryptor(chunk_size={self._sealer.chunk_size}, key=<redacted>)"
 
     def update(self, data: bytes) -> bytes:
+        if self._sealer.reference is not None:
+            raise DomviaError("this attachment is already finished")
         out = [self._start()]
         size, buffer, view = self._sealer.chunk_size, self._buffer, memoryview(data)
         while len(buffer) + len(view) > size:
