@@ -12,9 +12,11 @@ from typing import Final
 from .errors import AuthenticationError
 
 MIN_PADDED: Final = 32
+"""The smallest padded size: every plaintext shorter than 32 bytes pads to exactly 32."""
 
 
 def padme(length: int) -> int:
+    """Padmé: `length` rounded up by clearing its low bits, keeping O(log log n) bits of it. Raises nothing."""
     if length < 2:
         return length
     exponent = length.bit_length() - 1
@@ -24,6 +26,10 @@ def padme(length: int) -> int:
 
 
 def padded_size(plaintext_size: int) -> int:
+    """The size `pad` gives a plaintext of `plaintext_size` bytes (the end marker and the floor included).
+
+    Raises nothing.
+    """
     return padme(max(plaintext_size + 1, MIN_PADDED))
 
 
@@ -34,6 +40,7 @@ _PADDED_SIZE: Final = [padded_size(n) for n in range(_TABLE_LIMIT)]
 
 
 def pad(plaintext: bytes) -> bytes:
+    """`plaintext` followed by 0x80 and zero bytes up to `padded_size(len(plaintext))`. Raises nothing."""
     n = len(plaintext)
     if n < _TABLE_LIMIT:
         return plaintext + _PAD_TAIL[n]
@@ -42,7 +49,11 @@ def pad(plaintext: bytes) -> bytes:
 
 def unpad(padded: bytes) -> bytes:
     """Inverse of pad. Runs after authentication, so a failure means a malicious sender:
-    it is reported as the same opaque error, never as a padding oracle."""
+    it is reported as the same opaque error, never as a padding oracle.
+
+    Raises `AuthenticationError` (E_AUTH) when the end marker is missing or the size is not the
+    one `pad` gives (a non-canonical padding).
+    """
     stripped = padded.rstrip(b"\x00")
     end = len(stripped) - 1
     if end < 0 or stripped[end] != 0x80:
