@@ -5,11 +5,17 @@ A fresh random file key per attachment; the content is encrypted in fixed-size c
 an AttachmentReference sealed inside a chat message (attachment_reference.py). Memory stays at a few
 chunks whatever the size of the file.
 
-Sealing:   seal_stream(source) (iterator), seal_file(source, sink), AttachmentEncryptor (update/finalize).
-Opening:   open_stream(reference, source), open_file(...), AttachmentDecryptor (update/finalize).
-           Every chunk is authenticated before its plaintext is released; the final chunk is released
-           only after the last-chunk flag, the size and the digest of the whole blob have been checked.
-Random access: AttachmentReader (a seekable file over a seekable blob), open_chunk(reference, header, k, chunk).
+- Sealing: `seal_stream(source)` (iterator), `seal_file(source, sink)`, `AttachmentEncryptor`
+  (update/finalize).
+- Opening: `open_stream(reference, source)`, `open_file(...)`, `AttachmentDecryptor` (update/finalize).
+  Every chunk is authenticated before its plaintext is released; the final chunk is released
+  only after the last-chunk flag, the size and the digest of the whole blob have been checked.
+- Random access: `AttachmentReader` (a seekable file over a seekable blob),
+  `open_chunk(reference, header, k, chunk)`.
+
+Errors: `FormatError` (E_FORMAT) for a malformed reference, header or argument; `AuthenticationError`
+(E_AUTH) for any chunk, header, size or digest that does not authenticate, including truncation and
+extension of the blob.
 """
 
 from __future__ import annotations
@@ -39,14 +45,19 @@ __all__ = [
 ]
 
 DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
+"""The content type recorded in a reference when the caller gives none."""
 Progress = Callable[[int], None]
 
 
 class Readable(Protocol):
+    """A binary file or pipe: anything with `read(size)` returning bytes (b"" at the end)."""
+
     def read(self, size: int, /) -> bytes: ...
 
 
 class Writable(Protocol):
+    """A binary file or buffer: anything with `write(data)`."""
+
     def write(self, data: bytes, /) -> object: ...
 
 
@@ -143,6 +154,8 @@ class AttachmentEncryptor:
 
     Holds at most one chunk of plaintext: a full chunk is sealed only once a byte after it has
     arrived, because the last chunk, which may be full, is sealed with the last-chunk flag.
+
+    The constructor raises `FormatError` (E_FORMAT) for an invalid content type, suite or chunk size.
     """
 
     def __init__(self, *, content_type: str = DEFAULT_CONTENT_TYPE, suite: Suite = DEFAULT_SUITE,
@@ -156,6 +169,13 @@ class AttachmentEncryptor:
         return f"AttachmentEncryptor(chunk_size={self._sealer.chunk_size}, key=<redacted>)"
 
     def update(self, data: bytes) -> bytes:
+        """Encrypted bytes ready so far (the header first, then whole chunks); possibly b"".
+
+        Raises `DomviaError` (E_INTERNAL) after finalize(), and `FormatError` (E_FORMAT) when the
+        attachment grows past `MAX_CHUNKS` chunks.
+        """
+        if self._sealer.reference is not None:
+            raise DomviaError("this attachment is already finished")
         out = [self._start()]
         size, buffer, view = self._sealer.chunk_size, self._buffer, memoryview(data)
         while len(buffer) + len(view) > size:
@@ -168,12 +188,17 @@ class AttachmentEncryptor:
         return b"".join(out)
 
     def finalize(self) -> bytes:
+        """The rest of the blob: the last chunk, sealed with the last-chunk flag.
+
+        Raises `DomviaError` (E_INTERNAL) when called twice.
+        """
         out = self._start() + self._sealer.seal(bytes(self._buffer), last=True)
         self._buffer.clear()
         return out
 
     @property
     def reference(self) -> AttachmentReference:
+        """The attachment's reference. Raises `DomviaError` (E_INTERNAL) before finalize() has returned."""
         if self._sealer.reference is None:
             raise DomviaError("the reference exists once finalize() has returned")
         return self._sealer.reference
@@ -187,7 +212,11 @@ class AttachmentEncryptor:
 
 class SealingStream(Iterator[bytes]):
     """Iterates over the encrypted blob: the header, then one encrypted chunk at a time.
-    `reference` is ready once the iteration has ended."""
+    `reference` is ready once the iteration has ended.
+
+    Made by `seal_stream`. Iterating raises `FormatError` (E_FORMAT) when the source grows past
+    `MAX_CHUNKS` chunks, and whatever reading the source raises.
+    """
 
     def __init__(self, source: Source, sealer: _Sealer, progress: Progress | None) -> None:
         self._sealer = sealer
@@ -204,6 +233,7 @@ class SealingStream(Iterator[bytes]):
 
     @property
     def reference(self) -> AttachmentReference:
+        """The attachment's reference. Raises `DomviaError` (E_INTERNAL) before the stream is exhausted."""
         if self._sealer.reference is None:
             raise DomviaError("the reference exists once the stream has been read to its end")
         return self._sealer.reference
@@ -225,14 +255,22 @@ class SealingStream(Iterator[bytes]):
 def seal_stream(source: Source, *, content_type: str = DEFAULT_CONTENT_TYPE, suite: Suite = DEFAULT_SUITE,
                 chunk_size: int = DEFAULT_CHUNK_SIZE, progress: Progress | None = None) -> SealingStream:
     """Encrypts a binary file, a pipe or an iterable of byte strings, lazily, one chunk at a time.
-    progress, if given, is called with the number of plaintext bytes sealed so far."""
+    progress, if given, is called with the number of plaintext bytes sealed so far.
+
+    A fresh random file key per call. Raises `FormatError` (E_FORMAT) at once for an invalid
+    content type, suite or chunk size.
+    """
     return SealingStream(source, _Sealer(content_type, suite, chunk_size, None, None), progress)
 
 
 def seal_file(source: Source, sink: Writable, *, content_type: str = DEFAULT_CONTENT_TYPE,
               suite: Suite = DEFAULT_SUITE, chunk_size: int = DEFAULT_CHUNK_SIZE,
               progress: Progress | None = None) -> AttachmentReference:
-    """Encrypts source into sink and returns the reference to seal into a chat message."""
+    """Encrypts source into sink and returns the reference to seal into a chat message.
+
+    Raises `FormatError` (E_FORMAT) for an invalid content type, suite or chunk size, or a source
+    past `MAX_CHUNKS` chunks; errors of reading the source or writing the sink pass through.
+    """
     stream = seal_stream(source, content_type=content_type, suite=suite, chunk_size=chunk_size, progress=progress)
     for piece in stream:
         sink.write(piece)
@@ -265,7 +303,12 @@ class _ChunkOpener:
 def open_chunk(reference: AttachmentReference, header: bytes, index: int, chunk: bytes) -> bytes:
     """Random access: the plaintext of chunk `index`, from the 70-byte header and that chunk's bytes
     (the range reference.chunk_span(index) of the blob). Authenticates the chunk, its position and,
-    for the final chunk, that it is final; it cannot check the digest of the whole blob."""
+    for the final chunk, that it is final; it cannot check the digest of the whole blob.
+
+    Raises `FormatError` (E_FORMAT) when the header is malformed, `AuthenticationError` (E_AUTH) when it
+    belongs to another blob or key, or when the chunk does not authenticate
+    at `index` (including a wrong length); `FormatError` (E_FORMAT) when there is no chunk `index`.
+    """
     return _ChunkOpener(reference, bytes(header)).open(index, bytes(chunk))
 
 
@@ -329,6 +372,10 @@ class AttachmentDecryptor:
     the SHA-256 of the whole blob have been checked. Until finalize() returns, what was released is an
     authentic prefix of the attachment, not the attachment: hold it back or be ready to discard it.
     After any error every call raises AuthenticationError.
+
+    Errors: `FormatError` (E_FORMAT) for a malformed header; `AuthenticationError` (E_AUTH) for a
+    header of another blob, a chunk that does not authenticate, bytes after the final chunk, a
+    truncated blob (at finalize()) or a digest that does not match the reference.
     """
 
     def __init__(self, reference: AttachmentReference) -> None:
@@ -339,7 +386,10 @@ class AttachmentDecryptor:
         return f"AttachmentDecryptor({self._opener.reference!r})"
 
     def update(self, data: bytes) -> bytes:
-        """Plaintext of every chunk that is complete and not the final one."""
+        """Plaintext of every chunk that is complete and not the final one.
+
+        Raises `FormatError` (E_FORMAT) or `AuthenticationError` (E_AUTH) as the class says.
+        """
         self._buffer += data
         out = self._steps(final=False)
         if self._buffer and not self._opener.next_length:
@@ -347,7 +397,11 @@ class AttachmentDecryptor:
         return out
 
     def finalize(self) -> bytes:
-        """The final chunk's plaintext, once the whole blob is verified."""
+        """The final chunk's plaintext, once the whole blob is verified.
+
+        Raises `AuthenticationError` (E_AUTH) when the blob is truncated, extended or not the one
+        the reference's SHA-256 describes.
+        """
         final = self._steps(final=True)
         self._opener.finish(bytes(self._buffer))
         return final
@@ -371,6 +425,10 @@ def open_stream(reference: AttachmentReference, source: Source, *,
     length, last-chunk flag and SHA-256 are checked. A consumer that stops at an exception has received
     an authentic prefix, not the attachment (spec/attachment.md, "What a streaming reader sees").
     progress, if given, is called with the number of plaintext bytes released so far.
+
+    Raises, while iterating, `FormatError` (E_FORMAT) when the header is malformed, `AuthenticationError` (E_AUTH) when it
+    belongs to another blob or key, or
+    when a chunk does not authenticate, the blob is truncated or extended, or its SHA-256 differs.
     """
     opener, data, done = _Opener(reference), _Source(source), 0
     opener.step(data.take(HEADER_SIZE))
@@ -387,7 +445,11 @@ def open_stream(reference: AttachmentReference, source: Source, *,
 def open_file(reference: AttachmentReference, source: Source, sink: Writable, *,
               progress: Progress | None = None) -> None:
     """Decrypts source into sink. On error sink holds an authentic prefix at most: write to a temporary
-    file and rename it on success (the CLI does)."""
+    file and rename it on success (the CLI does).
+
+    Raises what `open_stream` raises: `FormatError` (E_FORMAT) for a malformed header,
+    `AuthenticationError` (E_AUTH) for anything that does not authenticate.
+    """
     for plaintext in open_stream(reference, source, progress=progress):
         sink.write(plaintext)
 
@@ -399,6 +461,10 @@ class AttachmentReader(io.RawIOBase):
     Opening checks the header and that the blob has exactly the length the reference implies; each
     read authenticates the chunks it touches, their positions and the final chunk's flag. It does not
     hash the whole blob: call verify() for that (reading the blob once).
+
+    The constructor raises `FormatError` (E_FORMAT) when the header is malformed, `AuthenticationError` (E_AUTH) when it
+    belongs to another blob or key, or
+    when the blob's length is not the reference's `encrypted_size`.
     """
 
     def __init__(self, reference: AttachmentReference, blob: io.RawIOBase | io.BufferedIOBase) -> None:
@@ -416,15 +482,19 @@ class AttachmentReader(io.RawIOBase):
         return f"AttachmentReader({self._reference!r})"
 
     def readable(self) -> bool:
+        """True: the reader reads."""
         return True
 
     def seekable(self) -> bool:
+        """True: any plaintext position can be sought."""
         return True
 
     def tell(self) -> int:
+        """The current plaintext position."""
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Moves to a plaintext position, as `io.RawIOBase.seek`. Raises `ValueError` for a negative position."""
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._reference.size}[whence]
         if base + offset < 0:
             raise ValueError("negative seek position")
@@ -432,7 +502,10 @@ class AttachmentReader(io.RawIOBase):
         return self._position
 
     def readinto(self, buffer: WriteableBuffer) -> int:
-        """Fills buffer across chunk boundaries; short only at the end of the attachment."""
+        """Fills buffer across chunk boundaries; short only at the end of the attachment.
+
+        Raises `AuthenticationError` (E_AUTH) when a chunk it reads does not authenticate.
+        """
         with memoryview(buffer) as raw, raw.cast("B") as view:
             filled = 0
             while filled < len(view) and self._position < self._reference.size:
@@ -444,7 +517,11 @@ class AttachmentReader(io.RawIOBase):
         return filled
 
     def read_chunk(self, index: int) -> bytes:
-        """The plaintext of chunk `index`, authenticated. The last chunk read is kept for the next read."""
+        """The plaintext of chunk `index`, authenticated. The last chunk read is kept for the next read.
+
+        Raises `FormatError` (E_FORMAT) when there is no chunk `index`, `AuthenticationError` (E_AUTH)
+        when it does not authenticate.
+        """
         if self._cached[0] != index:
             offset, length = self._reference.chunk_span(index)
             self._blob.seek(offset)

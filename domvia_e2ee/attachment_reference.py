@@ -25,13 +25,22 @@ from .message import SealedMessage
 from .sealing import OpenedMessage
 
 DIGEST_SIZE: Final = 32
+"""Bytes of the SHA-256 of the encrypted blob."""
 MAX_REFERENCE_JSON: Final = 1024
+"""The largest reference JSON `parse_reference` reads."""
 FIELDS: Final = ("chunk_size", "content_type", "key", "sha256", "size", "suite", "v")
+"""Every field of a reference; all are required."""
 
 
 @dataclass(frozen=True)
 class AttachmentReference:
-    """Everything needed to check and open one encrypted attachment. Never printed with its key."""
+    """Everything needed to check and open one encrypted attachment. Never printed with its key.
+
+    Returned by `seal_file` and the other sealing calls of `domvia_e2ee.attachment`; parsed from a
+    message by `from_message`. Constructing one checks every field: `FormatError` (E_FORMAT) names
+    the first bad one ("key", "chunk_size", "size", "content_type", "sha256"). `==` compares the
+    key in constant time.
+    """
 
     file_key: bytes = field(repr=False)
     suite: Suite
@@ -69,6 +78,7 @@ class AttachmentReference:
 
     @property
     def chunk_count(self) -> int:
+        """How many chunks the blob has (an empty attachment has one, empty)."""
         return chunk_count(self.size, self.chunk_size)
 
     @property
@@ -77,33 +87,46 @@ class AttachmentReference:
         return encrypted_size(self.size, self.chunk_size)
 
     def chunk_span(self, index: int) -> tuple[int, int]:
-        """(offset, length) of encrypted chunk `index` in the blob: the byte range to fetch for random access."""
+        """(offset, length) of encrypted chunk `index` in the blob: the byte range to fetch for random access.
+
+        Raises `FormatError` (E_FORMAT) naming "index" when there is no such chunk.
+        """
         return chunk_span(index, self.size, self.chunk_size)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object, secret key included: seal it, never log it."""
+        """The JSON object, secret key included: seal it, never log it. Raises nothing."""
         return {"chunk_size": self.chunk_size, "content_type": self.content_type, "key": b64encode(self.file_key),
                 "sha256": b64encode(self.sha256), "size": self.size, "suite": self.suite.label,
                 "v": labels.FORMAT_VERSION}
 
     def to_json(self) -> bytes:
-        """Canonical JSON (sorted keys, no whitespace). Secret: seal it, never log it."""
+        """Canonical JSON (sorted keys, no whitespace). Secret: seal it, never log it. Raises nothing."""
         return dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, data: bytes | str) -> AttachmentReference:
+        """The reference in `data`, parsed strictly: `parse_reference`. Raises `FormatError` (E_FORMAT)."""
         return parse_reference(data)
 
     @classmethod
     def from_message(cls, opened: OpenedMessage) -> AttachmentReference:
-        """The reference inside an opened chat message; refuses a message of any other content type."""
+        """The reference inside an opened chat message; refuses a message of any other content type.
+
+        Raises `FormatError` (E_FORMAT) naming "content_type" for a message that is not an attachment
+        reference, and as `parse_reference` does for a malformed one.
+        """
         if opened.content_type != labels.CONTENT_TYPE_ATTACHMENT:
             raise FormatError("content_type", f"not {labels.CONTENT_TYPE_ATTACHMENT}")
         return parse_reference(opened.plaintext)
 
 
 def parse_reference(data: bytes | str) -> AttachmentReference:
-    """Strict parse: every field present, typed and in range; nothing unknown; no duplicates."""
+    """Strict parse: every field present, typed and in range; nothing unknown; no duplicates.
+
+    Raises `FormatError` (E_FORMAT) naming the first bad field: "reference" (not a JSON object, or
+    over `MAX_REFERENCE_JSON` bytes), an unknown, missing or duplicate key, "v", "key", "suite",
+    "chunk_size", "size", "content_type" or "sha256".
+    """
     obj = loads_object(data, "reference", max_bytes=MAX_REFERENCE_JSON)
     check_fields(obj, FIELDS)
     if type(obj["v"]) is not int or obj["v"] != labels.FORMAT_VERSION:
@@ -121,6 +144,12 @@ def parse_reference(data: bytes | str) -> AttachmentReference:
 
 def seal_reference(keyring: KeyRing, room_id: str, reference: AttachmentReference, *,
                    message_id: str) -> SealedMessage:
-    """Seals the reference to the room as an ordinary signed, padded chat message."""
+    """Seals the reference to the room as an ordinary signed, padded chat message.
+
+    The content type is `CONTENT_TYPE_ATTACHMENT`, which `AttachmentReference.from_message` checks.
+    Raises what `KeyRing.seal` raises: `UnknownKeyError` (E_UNKNOWN_KEY) when the key ring holds
+    no key for the room, `KeyExhaustedError` (E_KEY_EXHAUSTED) past the epoch's message bound,
+    `FormatError` (E_FORMAT) for an invalid message id.
+    """
     return keyring.seal(room_id, reference.to_json(), message_id=message_id,
                         content_type=labels.CONTENT_TYPE_ATTACHMENT)

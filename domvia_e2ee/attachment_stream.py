@@ -23,41 +23,59 @@ from .hazmat import kdf
 from .hazmat.suites import KEY_SIZE, TAG_SIZE, AeadKey, Suite
 
 FILE_KEY_SIZE: Final = KEY_SIZE
+"""Bytes of a file key (one fresh random key per attachment)."""
 SALT_SIZE: Final = 32
+"""Bytes of the header's random salt."""
 COMMITMENT_SIZE: Final = 32
+"""Bytes of the header's key commitment."""
 HEADER_PREFIX_SIZE: Final = 4 + 1 + 1 + SALT_SIZE
+"""Bytes of the header the key schedule binds: magic and version, suite, chunk size, salt."""
 HEADER_SIZE: Final = HEADER_PREFIX_SIZE + COMMITMENT_SIZE
+"""Bytes of the whole header (70)."""
 MIN_CHUNK_LOG2: Final = 6
+"""The smallest chunk size is 2^6 = 64 bytes."""
 MAX_CHUNK_LOG2: Final = 20
+"""The largest chunk size is 2^20 = 1 MiB."""
 DEFAULT_CHUNK_SIZE: Final = 1 << 16
+"""64 KiB chunks unless the caller chooses otherwise."""
 # 2^32 chunks bound the data under one payload key (as Tink's segment count does). With chunks of
 # at most 2^20 bytes every size is below 2^53, which every JSON reader (JavaScript's Number) holds exactly.
 MAX_CHUNKS: Final = 1 << 32
+"""The most chunks one attachment may have."""
 
 
 def check_chunk_size(value: object, field: str = "chunk_size") -> int:
+    """`value` if it is a power of two from 2^6 to 2^20, else `FormatError` (E_FORMAT) naming `field`."""
     if type(value) is not int or value & (value - 1) or not 1 << MIN_CHUNK_LOG2 <= value <= 1 << MAX_CHUNK_LOG2:
         raise FormatError(field, f"must be a power of two from 2^{MIN_CHUNK_LOG2} to 2^{MAX_CHUNK_LOG2}")
     return value
 
 
 def chunk_count(size: int, chunk_size: int) -> int:
-    """An empty attachment is one empty chunk; otherwise no chunk is empty, the last may be full."""
+    """How many chunks `size` bytes make. Raises nothing.
+
+    An empty attachment is one empty chunk; otherwise no chunk is empty, the last may be full.
+    """
     return max(1, -(-size // chunk_size))
 
 
 def check_size(value: object, chunk_size: int, field: str = "size") -> int:
+    """`value` if it is a plaintext size that fits `MAX_CHUNKS` chunks, else `FormatError` (E_FORMAT)."""
     if type(value) is not int or not 0 <= value <= MAX_CHUNKS * chunk_size:
         raise FormatError(field, "must be an integer from 0 to 2^32 chunks of chunk_size bytes")
     return value
 
 
 def encrypted_size(size: int, chunk_size: int) -> int:
+    """Bytes of the blob for `size` bytes of plaintext: header, plaintext and one tag per chunk. Raises nothing."""
     return HEADER_SIZE + size + TAG_SIZE * chunk_count(size, chunk_size)
 
 
 def chunk_span(index: int, size: int, chunk_size: int) -> tuple[int, int]:
-    """(offset in the blob, length) of encrypted chunk `index` of an attachment of `size` bytes."""
+    """(offset in the blob, length) of encrypted chunk `index` of an attachment of `size` bytes.
+
+    Raises `FormatError` (E_FORMAT) naming "index" when `index` is not a chunk of the attachment.
+    """
     count = chunk_count(size, chunk_size)
     if type(index) is not int or not 0 <= index < count:
         raise FormatError("index", f"must be a chunk index from 0 to {count - 1}")
@@ -80,11 +98,16 @@ class StreamHeader(NamedTuple):
         return labels.MAGIC_ATTACHMENT + bytes((self.suite, log2)) + self.salt
 
     def to_bytes(self) -> bytes:
+        """The 70 header bytes. Raises nothing."""
         return self.prefix + self.commitment
 
     @classmethod
     def parse(cls, data: bytes) -> StreamHeader:
-        """Checks every field in wire order; the commitment is checked by StreamKey.open_header."""
+        """Checks every field in wire order; the commitment is checked by StreamKey.open_header.
+
+        Raises `FormatError` (E_FORMAT) naming the first bad field: "header" (length), "magic",
+        "version", "suite" or "chunk_size".
+        """
         if len(data) != HEADER_SIZE:
             raise FormatError("header", f"must be {HEADER_SIZE} bytes, got {len(data)}")
         if data[:3] != labels.MAGIC_ATTACHMENT[:3]:
@@ -104,7 +127,10 @@ def _schedule(file_key: bytes, prefix: bytes, salt: bytes) -> tuple[bytes, bytes
 
 
 class StreamKey:
-    """The payload key of one attachment, with its header. Seals or opens any chunk by index."""
+    """The payload key of one attachment, with its header. Seals or opens any chunk by index.
+
+    Made by `create` (sealing) or `open_header` (opening), not directly.
+    """
 
     __slots__ = ("_aead", "_nonce_size", "chunk_size", "header", "header_bytes")
 
@@ -120,7 +146,11 @@ class StreamKey:
 
     @classmethod
     def create(cls, file_key: bytes, *, suite: Suite, chunk_size: int, _salt: bytes | None = None) -> StreamKey:
-        """A new header for file_key: a fresh random salt unless the vectors pin one."""
+        """A new header for file_key: a fresh random salt unless the vectors pin one.
+
+        Raises `FormatError` (E_FORMAT) for an unknown suite or a bad chunk size, and `ValueError`
+        when `file_key` is not 32 bytes (a programming error).
+        """
         _check_file_key(file_key)
         salt = os.urandom(SALT_SIZE) if _salt is None else _salt
         if len(salt) != SALT_SIZE:
@@ -131,7 +161,12 @@ class StreamKey:
 
     @classmethod
     def open_header(cls, file_key: bytes, data: bytes) -> StreamKey:
-        """Parses a header (E_FORMAT) and checks that it commits to file_key (E_AUTH)."""
+        """Parses a header (E_FORMAT) and checks that it commits to file_key (E_AUTH).
+
+        Raises `FormatError` (E_FORMAT) as `StreamHeader.parse` does, `AuthenticationError` (E_AUTH)
+        when the commitment does not match `file_key`, and `ValueError` when `file_key` is not
+        32 bytes (a programming error).
+        """
         _check_file_key(file_key)
         header = StreamHeader.parse(data)
         payload_key, commitment = _schedule(file_key, header.prefix, header.salt)
@@ -145,6 +180,11 @@ class StreamKey:
         return self._aead.encrypt(((index << 8) | last).to_bytes(self._nonce_size, "big"), plaintext, b"")
 
     def open_chunk(self, index: int, ciphertext: bytes, last: bool) -> bytes:
+        """The plaintext of chunk `index` (`last` for the final one).
+
+        Raises `AuthenticationError` (E_AUTH) when the chunk does not authenticate at that index
+        with that last-chunk flag: a modified, reordered, truncated or extended blob.
+        """
         return self._aead.decrypt(((index << 8) | last).to_bytes(self._nonce_size, "big"), ciphertext, b"")
 
 

@@ -9,13 +9,20 @@ from typing import Any
 
 
 class DomviaError(Exception):
-    """Root of every error raised by domvia-e2ee."""
+    """Root of every error raised by domvia-e2ee. Code: E_INTERNAL (a bug, when raised as such).
+
+    `code` is the stable error code of spec/errors.md, the same in every implementation; `str(error)`
+    is a message for people, which may change between versions.
+    """
 
     code = "E_INTERNAL"
 
 
 class FormatError(DomviaError):
-    """Malformed structure. Names the offending field; never carries secret bytes."""
+    """Malformed structure. Names the offending field; never carries secret bytes. Code: E_FORMAT.
+
+    `field` names what was being read and `reason` what was wrong with it.
+    """
 
     code = "E_FORMAT"
 
@@ -26,7 +33,7 @@ class FormatError(DomviaError):
 
 
 class AuthenticationError(DomviaError):
-    """Decryption or verification failed. Deliberately says nothing more."""
+    """Decryption or verification failed. Deliberately says nothing more. Code: E_AUTH."""
 
     code = "E_AUTH"
 
@@ -35,49 +42,51 @@ class AuthenticationError(DomviaError):
 
 
 class UnknownKeyError(DomviaError):
-    """The message or bundle refers to a key (epoch, key id) this holder does not have."""
+    """The message or bundle refers to a key (epoch, key id) this holder does not have. Code: E_UNKNOWN_KEY."""
 
     code = "E_UNKNOWN_KEY"
 
 
 class UnknownSenderError(DomviaError):
-    """The sender's identity or its membership of the epoch is not known here yet."""
+    """The sender's identity or its membership of the epoch is not known here yet. Code: E_UNKNOWN_SENDER."""
 
     code = "E_UNKNOWN_SENDER"
 
 
 class ReplayError(DomviaError):
-    """This (room, epoch, sender, message id) was already opened."""
+    """This (room, epoch, sender, message id) was already opened. Code: E_REPLAY."""
 
     code = "E_REPLAY"
 
 
 class StaleEpochError(DomviaError):
-    """A bundle is not newer than what is held: a rollback or a replayed bundle."""
+    """A bundle is not newer than what is held: a rollback or a replayed bundle. Code: E_STALE."""
 
     code = "E_STALE"
 
 
 class NotMemberError(DomviaError):
-    """The epoch is held as a link only: this participant was not a member then."""
+    """The epoch is held as a link only: this participant was not a member then. Code: E_NOT_MEMBER."""
 
     code = "E_NOT_MEMBER"
 
 
 class GapError(DomviaError):
-    """A bundle, slice or announcement is more than one epoch ahead: fetch the epochs in between."""
+    """A bundle, slice or announcement is more than one epoch ahead: fetch the epochs in between. Code: E_GAP."""
 
     code = "E_GAP"
 
 
 class DowngradeError(DomviaError):
-    """A header lowers the KEM without saying so, or a history bundle uses another KEM than its anchor."""
+    """A header lowers the KEM without saying so, or a history bundle uses another KEM than its anchor.
+    Code: E_DOWNGRADE."""
 
     code = "E_DOWNGRADE"
 
 
 class ForkError(DomviaError):
-    """Two authorised histories of one room. `.evidence` (a group.forks.ForkEvidence) proves it to anyone."""
+    """Two authorised histories of one room. `.evidence` (a group.forks.ForkEvidence) proves it to anyone.
+    Code: E_FORK."""
 
     code = "E_FORK"
 
@@ -87,37 +96,40 @@ class ForkError(DomviaError):
 
 
 class UnauthorizedError(DomviaError):
-    """The signer of a bundle is not allowed to rotate or share keys for this room."""
+    """The signer of a bundle is not allowed to rotate or share keys for this room. Code: E_UNAUTHORIZED."""
 
     code = "E_UNAUTHORIZED"
 
 
 class NotRecipientError(DomviaError):
-    """A bundle or slice does not list this participant."""
+    """A bundle or slice does not list this participant. Code: E_NOT_RECIPIENT."""
 
     code = "E_NOT_RECIPIENT"
 
 
 class PolicyError(DomviaError):
     """Refused by local policy: an unsigned message where signatures are required,
-    a key past its message bound, a membership change that is not allowed."""
+    a key past its message bound, a membership change that is not allowed.
+
+    Code: E_POLICY.
+    """
 
     code = "E_POLICY"
 
 
 class KeyExhaustedError(PolicyError):
-    """The room key reached its nonce-safety bound for this sender; rotate first."""
+    """The room key reached its nonce-safety bound for this sender; rotate first. Code: E_KEY_EXHAUSTED."""
 
     code = "E_KEY_EXHAUSTED"
 
 
 class InvalidKeyError(DomviaError):
-    """A public key is malformed, low-order or otherwise unusable."""
+    """A public key is malformed, low-order or otherwise unusable. Code: E_BAD_KEY."""
 
     code = "E_BAD_KEY"
 
 
-ALL_ERRORS: tuple[type[DomviaError], ...] = (
+ALL_ERRORS: tuple[type[DomviaError], ...] = (  # every error class, root first
     DomviaError,
     FormatError,
     AuthenticationError,

@@ -22,18 +22,30 @@ from .hazmat.suites import DEFAULT_SUITE, KEY_SIZE, AeadKey, Suite
 # keeps it at 2^-33 (spec/sealing.md, "Nonce bound"). XChaCha's 192-bit nonce makes the
 # same cap far stricter than needed; one rule for both suites keeps policy simple.
 MAX_MESSAGES_PER_SENDER: Final = 1 << 32
+"""Messages one sender may seal under one epoch's key; `RoomKey.reserve_seal` refuses the next."""
 KEY_ID_SIZE: Final = 32
+"""Bytes of a key id, the commitment to (secret, suite, room, epoch) sent with every message."""
 # open() derives the sender's key before anything is authenticated, so the sender id is the
 # relay's choice: the cache is bounded, or forged ids would grow it without limit (~0.5 KiB each).
 MAX_CACHED_SENDERS: Final = 1024
+"""Sender keys a RoomKey caches before it starts over (a bound on memory, not a limit on senders)."""
 
 
 def key_context(suite: Suite, room_id: str, epoch: int) -> bytes:
+    """The bytes (suite, room id, epoch) that bind the key id and every sender key to one epoch.
+
+    Expects a checked room id and epoch (`RoomKey` checks them first); raises no DomviaError.
+    """
     return Writer().u8(suite).str8(room_id).u32(epoch).getvalue()
 
 
 class RoomKey:
-    """The key of one room epoch. Compare with ==, which is constant-time; never printed."""
+    """The key of one room epoch. Compare with ==, which is constant-time; never printed.
+
+    `RoomKey(secret, room_id=..., epoch=..., suite=...)` raises `ValueError` when `secret` is not
+    32 bytes (a programming error, not an input error) and `FormatError` (E_FORMAT) for an invalid
+    room id or epoch. `key_id` is the 32-byte commitment; `bytes(key)` is the secret itself.
+    """
 
     SIZE: ClassVar[int] = KEY_SIZE
 
@@ -58,6 +70,7 @@ class RoomKey:
 
     @classmethod
     def generate(cls, *, room_id: str, epoch: int, suite: Suite = DEFAULT_SUITE) -> RoomKey:
+        """A fresh random key (os.urandom) for one epoch. Raises `FormatError` (E_FORMAT) for a bad id or epoch."""
         return cls(os.urandom(KEY_SIZE), room_id=room_id, epoch=epoch, suite=suite)
 
     def __bytes__(self) -> bytes:
@@ -79,11 +92,15 @@ class RoomKey:
         return hash(self.key_id)
 
     def matches(self, key_id: bytes) -> bool:
-        """Constant-time check that key_id is this key's commitment."""
+        """Constant-time check that key_id is this key's commitment. Raises nothing."""
         return hmac.compare_digest(self.key_id, key_id)
 
     def sender_cipher(self, sender_id: str) -> AeadKey:
-        """The AEAD key of one sender in this epoch, derived once and cached."""
+        """The AEAD key of one sender in this epoch, derived once and cached.
+
+        Expects a checked sender id (the message parser checks it before anything is derived);
+        raises no DomviaError.
+        """
         cipher = self._senders.get(sender_id)
         if cipher is None:
             info = Writer(labels.INFO_SENDER_KEY + self._context).str8(sender_id).getvalue()
@@ -94,7 +111,11 @@ class RoomKey:
         return cipher
 
     def reserve_seal(self, sender_id: str) -> None:
-        """Counts one message against the sender's nonce budget, refusing past the bound."""
+        """Counts one message against the sender's nonce budget, refusing past the bound.
+
+        Raises `KeyExhaustedError` (E_KEY_EXHAUSTED) once the sender sealed
+        `MAX_MESSAGES_PER_SENDER` messages under this key: rotate the room.
+        """
         with self._lock:
             used = self._sealed.get(sender_id, 0)
             if used >= MAX_MESSAGES_PER_SENDER:
@@ -102,6 +123,7 @@ class RoomKey:
             self._sealed[sender_id] = used + 1
 
     def sealed_count(self, sender_id: str) -> int:
+        """How many messages `sender_id` has sealed under this key in this process. Raises nothing."""
         return self._sealed.get(sender_id, 0)
 
     def _restore_sealed_count(self, sender_id: str, count: int) -> None:

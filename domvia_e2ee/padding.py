@@ -12,10 +12,13 @@ from typing import Final
 from .errors import AuthenticationError, FormatError
 
 MIN_PADDED: Final = 32
+"""The smallest padded size: every plaintext shorter than 32 bytes pads to exactly 32."""
 MAX_CONTENT: Final = 65536
+"""The largest content a message carries (spec/message.md#limits)."""
 
 
 def padme(length: int) -> int:
+    """Padmé: `length` rounded up by clearing its low bits, keeping O(log log n) bits of it. Raises nothing."""
     if length < 2:
         return length
     exponent = length.bit_length() - 1
@@ -25,6 +28,10 @@ def padme(length: int) -> int:
 
 
 def padded_size(plaintext_size: int) -> int:
+    """The size `pad` gives a plaintext of `plaintext_size` bytes (the end marker and the floor included).
+
+    Raises nothing.
+    """
     return padme(max(plaintext_size + 1, MIN_PADDED))
 
 
@@ -35,6 +42,7 @@ _PADDED_SIZE: Final = [padded_size(n) for n in range(_TABLE_LIMIT)]
 
 
 def pad(plaintext: bytes) -> bytes:
+    """`plaintext` followed by 0x80 and zero bytes up to `padded_size(len(plaintext))`. Raises nothing."""
     n = len(plaintext)
     if n < _TABLE_LIMIT:
         return plaintext + _PAD_TAIL[n]
@@ -47,6 +55,9 @@ def unpad(padded: bytes) -> bytes:
 
     Content over 65,536 bytes is E_FORMAT (spec/message.md#limits): padme(65,537) = 67,584 also
     pads every length up to 67,583, so the canonical-padding rule alone would let it through.
+
+    Raises `AuthenticationError` (E_AUTH) when the end marker is missing or the size is not the
+    one `pad` gives (a non-canonical padding), `FormatError` (E_FORMAT) for content over MAX_CONTENT.
     """
     stripped = padded.rstrip(b"\x00")
     end = len(stripped) - 1

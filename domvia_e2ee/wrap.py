@@ -29,7 +29,9 @@ _CLASSIC: Final = HpkeSuite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 _HYBRID: Final = HpkeSuite(KEM.MLKEM768_X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 # Below this many recipients a thread pool costs more than it saves.
 PARALLEL_THRESHOLD: Final = 64
+"""`wrap_many` uses threads from this many classic recipients on."""
 WORKERS: Final = 2
+"""Threads `wrap_many` uses (libsodium releases the GIL, so two cores work at once)."""
 Progress = Callable[[int, int], None]
 
 
@@ -41,10 +43,12 @@ class WrapKem(enum.IntEnum):
 
     @property
     def wrapped_size(self) -> int:
+        """Bytes of a key wrapped with this KEM: the encapsulation, the 32-byte secret and the tag."""
         return (hpke.ENC_SIZE if self is WrapKem.X25519 else xwing.ENC_SIZE) + 32 + 16
 
     @classmethod
     def from_wire(cls, value: int, field: str = "kem") -> WrapKem:
+        """The KEM of a wire identifier. Raises `FormatError` (E_FORMAT) naming `field` for an unknown one."""
         try:
             return cls(value)
         except ValueError:
@@ -53,6 +57,10 @@ class WrapKem(enum.IntEnum):
 
 def wrap_info(label: bytes, kem: WrapKem, suite: Suite, room_id: str, epoch: int, key_id: bytes,
               recipient_id: str) -> bytes:
+    """The HPKE info of one wrapped key: label, KEM, suite, room, epoch, key id and recipient (spec/wrap.md).
+
+    Expects checked ids; raises no DomviaError.
+    """
     return (Writer(label).u8(kem).u8(suite).str8(room_id).u32(epoch).raw(key_id)
             .str8(recipient_id).getvalue())
 
@@ -62,7 +70,12 @@ def _info(key: RoomKey, kem: WrapKem, recipient_id: str, label: bytes) -> bytes:
 
 
 def wrap(key: RoomKey, recipient: PublicIdentity, kem: WrapKem, label: bytes = labels.INFO_WRAP) -> bytes:
-    """enc || ciphertext of the 32-byte room key secret, for one recipient."""
+    """enc || ciphertext of the 32-byte room key secret, for one recipient.
+
+    Raises `InvalidKeyError` (E_BAD_KEY) when `kem` is X-Wing and the recipient has no post-quantum
+    key, and `AuthenticationError` (E_AUTH) when the recipient's X25519 key gives an all-zero shared
+    secret (a low-order key that bypassed `PublicIdentity`'s import checks).
+    """
     info = _info(key, kem, recipient.participant_id, label)
     if kem is WrapKem.X25519:
         return hpke.seal_base(recipient.x25519, info, bytes(key))
@@ -91,7 +104,11 @@ def _classic_wrapper(key: RoomKey) -> Callable[[PublicIdentity], bytes]:
 
 def wrap_many(key: RoomKey, recipients: Sequence[PublicIdentity], kem: WrapKem,
               progress: Progress | None = None) -> list[bytes]:
-    """Wraps to every recipient, on both cores when it pays: libsodium releases the GIL."""
+    """Wraps to every recipient, on both cores when it pays: libsodium releases the GIL.
+
+    Returns the wrapped keys in the order of `recipients`; `progress(1, total)` is called after each.
+    Raises what `wrap` raises (E_BAD_KEY, E_AUTH), for the first recipient that fails.
+    """
     wrap_one = _classic_wrapper(key) if kem is WrapKem.X25519 else (lambda r: wrap(key, r, kem))
 
     def run(chunk: Sequence[PublicIdentity]) -> list[bytes]:
@@ -113,7 +130,13 @@ def wrap_many(key: RoomKey, recipients: Sequence[PublicIdentity], kem: WrapKem,
 
 def unwrap(identity: Identity, wrapped: bytes, *, kem: WrapKem, suite: Suite, room_id: str, epoch: int,
            key_id: bytes, label: bytes = labels.INFO_WRAP) -> RoomKey:
-    """Opens a wrapped key with cryptography's HPKE and checks it against the signed key id."""
+    """Opens a wrapped key with cryptography's HPKE and checks it against the signed key id.
+
+    Raises `FormatError` (E_FORMAT) when `wrapped` is not `kem.wrapped_size` bytes, and
+    `AuthenticationError` (E_AUTH), with nothing more said, when it does not open for this identity,
+    room, epoch and label (or the identity lacks the X-Wing key), or when the key it holds does
+    not match `key_id`.
+    """
     if len(wrapped) != kem.wrapped_size:
         raise FormatError("wrapped_key", f"must be {kem.wrapped_size} bytes")
     info = wrap_info(label, kem, suite, room_id, epoch, key_id, identity.participant_id)

@@ -273,6 +273,8 @@ def test_an_encryptor_has_no_reference_before_it_finishes_and_seals_nothing_afte
     encryptor.finalize()
     with pytest.raises(DomviaError):
         encryptor.finalize()
+    with pytest.raises(DomviaError, match="already finished"):
+        encryptor.update(b"more")  # less than a chunk: it used to be buffered and silently dropped
     stream = seal_stream([b"abc"])
     with pytest.raises(DomviaError):
         _ = stream.reference

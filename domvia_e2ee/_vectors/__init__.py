@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+
+from ..vector_files import default_vectors_dir
 from typing import Any
 
 Case = dict[str, Any]
-VECTORS_DIR = Path(__file__).resolve().parents[2] / "vectors"
+VECTORS_DIR = default_vectors_dir()
 
 
 def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
@@ -43,7 +45,11 @@ def render(name: str, description: str, cases: list[Case]) -> bytes:
     return (json.dumps(document, indent=1, sort_keys=False, ensure_ascii=True) + "\n").encode("ascii")
 
 
-def generate() -> dict[str, bytes]:
+def generate(directory: Path | None = None) -> dict[str, bytes]:
+    """Every vector file's bytes; X-Wing wraps are read from `directory`'s pinned/ (default: VECTORS_DIR)."""
+    from .pinned import use_directory
+
+    use_directory(directory)
     rendered = {}
     seen: set[str] = set()
     for name, (description, build) in files().items():

@@ -8,16 +8,18 @@ committed, and copied into decrypt-side vectors. `vectors check` re-opens every 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from ..hazmat.suites import Suite
 from ..keys import RoomKey
 from ..labels import INFO_HISTORY_WRAP, INFO_WRAP
 from ..wrap import WrapKem, wrap
-from . import VECTORS_DIR
+from ..vector_files import default_vectors_dir
 from .fixtures import seed
 
-PINNED = VECTORS_DIR / "pinned" / "xwing.json"
+# Where pinned() reads: the vectors directory generate() was given (vectors check --vectors), else the default.
+_DIRECTORY: list[Path] = []
 PQ_ROOM = "room-pq"
 # (name, recipient, room, epoch, label)
 WRAPS = [
@@ -41,9 +43,18 @@ def write_pinned() -> None:
         who = identity(recipient, post_quantum=True)
         wrapped = wrap(key, who.public, WrapKem.MLKEM768_X25519, INFO_WRAP if label == "wrap" else INFO_HISTORY_WRAP)
         out[name] = wrapped.hex()
-    PINNED.parent.mkdir(parents=True, exist_ok=True)
-    PINNED.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    path = pinned_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+
+
+def use_directory(directory: Path | None) -> None:
+    _DIRECTORY[:] = [] if directory is None else [Path(directory)]
+
+
+def pinned_path() -> Path:
+    return (_DIRECTORY[0] if _DIRECTORY else default_vectors_dir()) / "pinned" / "xwing.json"
 
 
 def pinned() -> dict[str, Any]:
-    return dict(json.loads(PINNED.read_text()))
+    return dict(json.loads(pinned_path().read_text()))

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import conformance
-from .._vectors import VECTORS_DIR, generate
+from .._vectors import generate
+from ..vector_files import default_vectors_dir
 from .io import emit_json, wants_json
 
 
@@ -16,13 +17,15 @@ def register(commands: Any) -> None:
     vectors = commands.add_parser("vectors", help="check the published test vectors")
     sub = vectors.add_subparsers(dest="vectors_command", required=True, metavar="COMMAND")
     check = sub.add_parser("check", help="regenerate the vectors (must be byte-identical) and run them all")
-    check.add_argument("--vectors", type=Path, default=VECTORS_DIR, help="vector directory (default: the repository's)")
+    check.add_argument("--vectors", type=Path, default=None,
+                       help="vector directory (default: the repository's vectors/ in a checkout, else the installed copy)")
     check.set_defaults(handler=_check)
 
     run = commands.add_parser("conformance", help="run every vector against an implementation")
     run.add_argument("--impl", metavar="COMMAND",
                      help="an adapter speaking the JSON-lines protocol of spec/conformance.md (default: built-in)")
-    run.add_argument("--vectors", type=Path, default=VECTORS_DIR, help="vector directory (default: the repository's)")
+    run.add_argument("--vectors", type=Path, default=None,
+                     help="vector directory (default: the repository's vectors/ in a checkout, else the installed copy)")
     run.add_argument("--quiet", action="store_true", help="print failures and the summary only")
     run.add_argument("--timeout", type=float, default=conformance.DEFAULT_TIMEOUT, help="seconds for the whole run")
     run.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -30,8 +33,8 @@ def register(commands: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    directory: Path = args.vectors
-    rendered = generate()
+    directory: Path = args.vectors or default_vectors_dir()
+    rendered = generate(directory)
     stale = [name for name, data in rendered.items()
              if not (directory / name).is_file() or (directory / name).read_bytes() != data]
     extra = sorted(p.name for p in directory.glob("*.json") if p.name not in rendered)
@@ -53,9 +56,10 @@ def _conformance(args: argparse.Namespace) -> int:
     if args.serve:
         conformance.serve(sys.stdin, sys.stdout)
         return 0
-    cases = conformance.load_cases(args.vectors)
+    directory: Path = args.vectors or default_vectors_dir()
+    cases = conformance.load_cases(directory)
     if not cases:
-        print(f"domvia-e2ee: error: no vectors found in {args.vectors}", file=sys.stderr)
+        print(f"domvia-e2ee: error: no vectors found in {directory}", file=sys.stderr)
         return 1
     results = (conformance.run_external(args.impl, cases, args.timeout) if args.impl
                else conformance.run_builtin(cases))

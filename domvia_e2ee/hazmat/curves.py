@@ -24,7 +24,8 @@ _PROBE_SCALAR: Final = bytes([0x48] + [0x11] * 30 + [0x51])
 
 
 def check_x25519_public(public: bytes, field: str) -> bytes:
-    """Rejects non-canonical encodings (u >= p, top bit set) and small-order points."""
+    """`public` if it is a usable X25519 public key: rejects non-canonical encodings (u >= p, top bit
+    set) and small-order points with `InvalidKeyError` (E_BAD_KEY) naming `field`."""
     if len(public) != PUBLIC_KEY_SIZE:
         raise InvalidKeyError(f"{field}: X25519 public key must be 32 bytes")
     if int.from_bytes(public, "little") >= _P:
@@ -45,11 +46,15 @@ def _small_order_x25519(public: bytes) -> bool:
 
 
 def x25519_public(private: bytes) -> bytes:
+    """The X25519 public key of a 32-byte private key. Raises no DomviaError."""
     return sodium.crypto_scalarmult_base(private)
 
 
 def x25519(private: bytes, public: bytes) -> bytes:
-    """Diffie-Hellman; an all-zero result (small-order peer) is an authentication failure."""
+    """Diffie-Hellman; an all-zero result (small-order peer) is an authentication failure.
+
+    Raises `AuthenticationError` (E_AUTH) for that result.
+    """
     try:
         return sodium.crypto_scalarmult(private, public)
     except (CryptoError, SodiumRuntimeError):
@@ -57,7 +62,10 @@ def x25519(private: bytes, public: bytes) -> bytes:
 
 
 def check_ed25519_public(public: bytes, field: str) -> bytes:
-    """Canonical, on the curve, in the prime-order subgroup, not small order."""
+    """`public` if it is canonical, on the curve, in the prime-order subgroup and not of small order.
+
+    Raises `InvalidKeyError` (E_BAD_KEY) naming `field` otherwise.
+    """
     if len(public) != PUBLIC_KEY_SIZE or not _valid_ed25519(bytes(public)):
         raise InvalidKeyError(f"{field}: not a valid Ed25519 public key")
     return public
@@ -84,6 +92,7 @@ class SigningKey:
         return "SigningKey(<redacted>)"
 
     def sign(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of `message` (RFC 8032, deterministic). Raises nothing."""
         return sodium.crypto_sign(message, self._expanded)[:SIGNATURE_SIZE]
 
 
@@ -93,6 +102,8 @@ def verify(public: bytes, signature: bytes, message: bytes) -> None:
     libsodium's verify does not check that A is in the prime-order subgroup: a mixed-order key (a genuine key
     plus a point of order 8) verifies signatures made for it (tests/test_signature_edges.py). Every key given
     here must therefore come from a PublicIdentity, whose check_ed25519_public refuses such keys.
+
+    Returns None for a valid signature; raises `AuthenticationError` (E_AUTH) for anything else.
     """
     if len(signature) != SIGNATURE_SIZE:
         raise AuthenticationError()

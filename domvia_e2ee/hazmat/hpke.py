@@ -34,10 +34,12 @@ def _suite_id(aead_id: int) -> bytes:
 
 
 def labeled_extract(suite_id: bytes, salt: bytes, label: bytes, ikm: bytes) -> bytes:
+    """LabeledExtract (RFC 9180 4): HKDF-Extract over "HPKE-v1" || suite_id || label || ikm. Raises nothing."""
     return kdf.extract(salt, _VERSION + suite_id + label + ikm)
 
 
 def labeled_expand(suite_id: bytes, prk: bytes, label: bytes, info: bytes, length: int) -> bytes:
+    """LabeledExpand (RFC 9180 4). Raises `ValueError` for a `length` HKDF cannot give (a programming error)."""
     return kdf.expand(prk, struct.pack(">H", length) + _VERSION + suite_id + label + info, length)
 
 
@@ -78,13 +80,17 @@ def _context_and_secret(suite_id: bytes, shared_secret: bytes, info: bytes, mode
 
 
 def aead(aead_id: int, key: bytes) -> AESGCM | ChaCha20Poly1305:
+    """cryptography's AEAD object for an HPKE AEAD id: AES-256-GCM, else ChaCha20-Poly1305. Raises nothing."""
     return AESGCM(key) if aead_id == AEAD_AES_256_GCM else ChaCha20Poly1305(key)
 
 
 def seal_base(recipient_public: bytes, info: bytes, plaintext: bytes, *,
               ephemeral_private: bytes | None = None) -> bytes:
     """Single-shot base-mode seal with AES-256-GCM and empty AAD: returns enc || ciphertext.
-    ephemeral_private is for test vectors only; production draws a fresh one per call."""
+    ephemeral_private is for test vectors only; production draws a fresh one per call.
+
+    Raises `AuthenticationError` (E_AUTH) when the recipient key gives an all-zero shared secret.
+    """
     shared, enc = encap(recipient_public, ephemeral_private or os.urandom(32))
     # KeySchedule (RFC 9180 5.1) for mode_base, empty psk and psk_id, with the constant
     # parts of every labeled input prebuilt: a wrap runs this with the GIL held. The exporter

@@ -13,6 +13,7 @@ from hashlib import sha256
 from typing import Final
 
 HASH_SIZE: Final = 32
+"""Bytes of a SHA-256 output (HKDF's HashLen)."""
 _BLOCK: Final = 64
 _IPAD: Final = bytes(b ^ 0x36 for b in range(256))
 _OPAD: Final = bytes(b ^ 0x5C for b in range(256))
@@ -31,11 +32,16 @@ def hmac_sha256(key: bytes, message: bytes) -> bytes:
 
 
 def extract(salt: bytes, ikm: bytes) -> bytes:
+    """HKDF-Extract (RFC 5869 2.2): the 32-byte pseudorandom key of `ikm` under `salt`. Raises nothing."""
     # An empty salt means HashLen zero bytes (RFC 5869 2.2); HMAC pads both to the same block.
     return hmac_sha256(salt, ikm)
 
 
 def expand(prk: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-Expand (RFC 5869 2.3): `length` bytes of output keying material bound to `info`.
+
+    Raises `ValueError` when `length` is not from 1 to 255 * 32 (a programming error).
+    """
     if not 0 < length <= 255 * HASH_SIZE:
         raise ValueError("HKDF-Expand length out of range")
     if length <= HASH_SIZE:

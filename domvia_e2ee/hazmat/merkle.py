@@ -18,6 +18,7 @@ MAX_PATH: Final = 32
 
 
 def leaf_hash(leaf: bytes) -> bytes:
+    """The domain-separated hash of one member leaf (RFC 9162 2.1.1, with this protocol's label)."""
     return hashlib.sha256(labels.TREE_LEAF + leaf).digest()
 
 
@@ -88,5 +89,10 @@ def root_from_path(leaf: bytes, index: int, size: int, path: Sequence[bytes]) ->
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
+    """Whether `path` proves leaf hash `leaf` (see `leaf_hash`) at `index` of a tree of `size` leaves
+    under `root` (constant-time compare).
+
+    Returns False, and raises nothing, for any inconsistent input.
+    """
     computed = root_from_path(leaf, index, size, path)
     return computed is not None and hmac.compare_digest(computed, root)

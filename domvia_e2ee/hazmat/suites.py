@@ -18,7 +18,9 @@ from nacl.exceptions import CryptoError
 from ..errors import AuthenticationError, FormatError
 
 KEY_SIZE: Final = 32
+"""Bytes of every AEAD key."""
 TAG_SIZE: Final = 16
+"""Bytes of the authentication tag both suites append."""
 
 
 class Suite(enum.IntEnum):
@@ -29,14 +31,17 @@ class Suite(enum.IntEnum):
 
     @property
     def label(self) -> str:
+        """The suite's name in JSON forms: "A256GCM" or "XC20P"."""
         return _LABELS[self]
 
     @property
     def nonce_size(self) -> int:
+        """Bytes of the suite's nonce: 12 for AES-256-GCM, 24 for XChaCha20-Poly1305."""
         return 12 if self is Suite.AES_256_GCM else 24
 
     @classmethod
     def from_wire(cls, value: int, field: str = "suite") -> Suite:
+        """The suite of a wire identifier. Raises `FormatError` (E_FORMAT) naming `field` for an unknown one."""
         try:
             return cls(value)
         except ValueError:
@@ -44,6 +49,7 @@ class Suite(enum.IntEnum):
 
     @classmethod
     def from_label(cls, label: object, field: str = "suite") -> Suite:
+        """The suite of a JSON label. Raises `FormatError` (E_FORMAT) naming `field` for an unknown one."""
         for suite, name in _LABELS.items():
             if label == name:
                 return suite
@@ -55,7 +61,10 @@ DEFAULT_SUITE: Final = Suite.AES_256_GCM
 
 
 class AeadKey:
-    """One key bound to one suite. Built once per key: building AESGCM per call doubles its cost."""
+    """One key bound to one suite. Built once per key: building AESGCM per call doubles its cost.
+
+    The constructor raises `ValueError` when `key` is not 32 bytes (a programming error).
+    """
 
     __slots__ = ("suite", "nonce_size", "_key", "_encrypt", "_decrypt")
 
@@ -77,20 +86,32 @@ class AeadKey:
         return f"AeadKey(suite={self.suite.label}, key=<redacted>)"
 
     def random_nonce(self) -> bytes:
+        """A fresh random nonce of the suite's size (os.urandom)."""
         return os.urandom(self.nonce_size)
 
     def encrypt_random(self, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
-        """Draws a random nonce and encrypts: (nonce, ciphertext). One call on the sealing hot path."""
+        """Draws a random nonce and encrypts: (nonce, ciphertext). One call on the sealing hot path.
+
+        Raises no DomviaError.
+        """
         nonce = os.urandom(self.nonce_size)
         return nonce, self._encrypt(nonce, plaintext, aad)
 
     def encrypt(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        """Hazardous: ciphertext || tag under a caller's nonce, which must never repeat for this key.
+
+        Raises `ValueError` for a nonce of the wrong size (a programming error).
+        """
         if len(nonce) != self.nonce_size:
             raise ValueError("wrong nonce size for suite")
         return self._encrypt(nonce, plaintext, aad)
 
     def decrypt(self, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
-        """Any failure, including a wrong-sized nonce or a short ciphertext, is the same opaque error."""
+        """The plaintext, if the ciphertext authenticates under this key, nonce and aad.
+
+        Any failure, including a wrong-sized nonce or a short ciphertext, is the same opaque error:
+        `AuthenticationError` (E_AUTH).
+        """
         # AESGCM itself takes 8- to 128-byte nonces: only the suite's size is a valid message.
         if len(nonce) != self.nonce_size:
             raise AuthenticationError()

@@ -1,0 +1,121 @@
+"""The chat client tutorial (docs/tutorial-chat-client.rst), as one script.
+
+Every group-layer call the documentation shows lives in this file and docs/examples/bot.py:
+update them here when the API changes. tests/test_docs.py runs both.
+"""
+
+# [identities]
+from domvia_e2ee import Identity, KeyRing
+
+alice = Identity.generate("alice")  # the room's admin: her client rotates its keys
+bob = Identity.generate("bob")
+carol = Identity.generate("carol")
+
+alice_ring, bob_ring, carol_ring = KeyRing(alice), KeyRing(bob), KeyRing(carol)
+# [end identities]
+
+# [trust]
+# Each member's client trusts alice for this room, after comparing her safety number out of band,
+# and knows the other members' public identities (to check who signed a message).
+for ring in (bob_ring, carol_ring):
+    ring.trust_admin("room-42", alice.public)
+bob_ring.add_identity(carol.public)
+carol_ring.add_identity(bob.public)
+# [end trust]
+
+# [create]
+from domvia_e2ee import Room
+
+room, rotation = Room.create(alice_ring, "room-42", [bob.public, carol.public])
+bundle = rotation.bundle.to_bytes()  # alice's client posts this to the room
+
+for ring in (bob_ring, carol_ring):  # each member's client, on receiving it
+    accepted = ring.accept(bundle)
+    assert accepted.epochs == (1,)
+# [end create]
+
+# [send]
+sealed = bob_ring.seal("room-42", b"the launch is on Friday", message_id="msg-1")
+payload = sealed.to_json()  # what the relay carries and the server stores
+# [end send]
+
+# [receive]
+opened = carol_ring.open(payload)
+print(opened.sender_id, opened.epoch, opened.plaintext)  # bob 1 b'the launch is on Friday'
+# [end receive]
+
+# [errors]
+from domvia_e2ee import DomviaError, ReplayError, UnknownKeyError
+
+try:
+    carol_ring.open(payload)  # the relay delivers the same message twice
+except ReplayError as error:
+    print("dropped:", error.code)  # dropped: E_REPLAY
+
+wire = bytearray(bob_ring.seal("room-42", b"see you there", message_id="msg-1b").to_bytes())
+wire[-1] ^= 1  # the relay flips one bit
+try:
+    carol_ring.open(bytes(wire))
+except DomviaError as error:
+    print("rejected:", error.code)  # rejected: E_AUTH
+# [end errors]
+
+# [remove]
+rotation = room.remove(["carol"])  # a new epoch, wrapped to alice and bob only
+bob_ring.accept(rotation.bundle.to_bytes())
+
+secret = bob_ring.seal("room-42", b"carol is not reading this", message_id="msg-2").to_json()
+print(alice_ring.open(secret).plaintext)  # b'carol is not reading this'
+try:
+    carol_ring.open(secret)
+except UnknownKeyError as error:
+    print("carol:", error.code)  # carol: E_UNKNOWN_KEY (she never receives the epoch 2 key)
+# [end remove]
+
+# [add]
+dave = Identity.generate("dave")
+dave_ring = KeyRing(dave)
+dave_ring.trust_admin("room-42", alice.public)
+dave_ring.add_identity(bob.public)
+
+rotation = room.add([dave.public])  # epoch 3
+for ring in (bob_ring, dave_ring):
+    ring.accept(rotation.bundle.to_bytes())
+bob_ring.add_identity(dave.public)
+
+hello = dave_ring.seal("room-42", b"hi all", message_id="msg-3").to_json()
+print(bob_ring.open(hello).plaintext)  # b'hi all'
+try:
+    dave_ring.open(secret)  # sealed before dave joined
+except UnknownKeyError as error:
+    print("dave:", error.code)  # dave: E_UNKNOWN_KEY
+# [end add]
+
+# [early]
+# A message can arrive before the bundle of its epoch: keep it, and retry after the next accept.
+rotation = room.remove(["dave"])  # epoch 4
+early = alice_ring.seal("room-42", b"new epoch", message_id="msg-4").to_json()
+pending = []
+try:
+    bob_ring.open(early)
+except UnknownKeyError:
+    pending.append(early)
+bob_ring.accept(rotation.bundle.to_bytes())  # the bundle arrives
+print([bob_ring.open(message).plaintext for message in pending])  # [b'new epoch']
+# [end early]
+
+# [attachment]
+import io
+
+from domvia_e2ee.attachment import AttachmentReference, open_file, seal_file, seal_reference
+
+photo = io.BytesIO(b"\x89PNG..." * 10_000)
+blob = io.BytesIO()  # upload this to any file store: it is encrypted
+reference = seal_file(photo, blob, content_type="image/png")
+note = seal_reference(bob_ring, "room-42", reference, message_id="msg-5")  # the key travels sealed
+
+received = AttachmentReference.from_message(alice_ring.open(note.to_bytes()))
+out = io.BytesIO()
+open_file(received, io.BytesIO(blob.getvalue()), out)  # every chunk is authenticated
+assert out.getvalue() == photo.getvalue()
+# [end attachment]
