@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import labels
-from .errors import FormatError
+from .errors import DomviaError, FormatError
 from .conformance_ops import Handler, Input, message_of, opened, private_identity, room_key, unhex
 from .group.bundle import Bundle, Plan, assemble
 from .group.header import RoomPolicy
@@ -96,20 +96,44 @@ def op_session(i: Input) -> dict[str, Any]:
         if anchor["id"] not in directory:
             raise FormatError("anchors", "names an identity that is not in the directory")
         ring.trust_admin(anchor["room_id"], directory[anchor["id"]])
-    results = [_step(ring, step) for step in i["steps"]]
+    results = [_tolerant_step(ring, step) for step in i["steps"]]
     held = []
     for room in ring.rooms():
         for epoch in ring.epochs(room):
             record = ring.record(room, epoch)
             held.append({"room_id": room, "epoch": epoch, "key_id": record.header.key_id.hex(),
-                         "secret": None if record.key is None else bytes(record.key).hex()})
+                         "secret": None if record.key is None else bytes(record.key).hex(),
+                         "members": sorted(record.roster, key=str.encode), "complete": record.complete})
     return {"results": results, "held": held}
+
+
+def _tolerant_step(ring: KeyRing, step: Input) -> dict[str, Any]:
+    """A step marked may_fail reports its error and the session goes on (the state must be unchanged)."""
+    if not step.get("may_fail", False):
+        return _step(ring, step)
+    try:
+        return _step(ring, step)
+    except DomviaError as error:
+        return {"error": error.code}
 
 
 def _step(ring: KeyRing, step: Input) -> dict[str, Any]:
     if "accept" in step:
         accepted = ring.accept(unhex(step["accept"], "accept"))
-        return {"accepted": {"room_id": accepted.room_id, "epochs": list(accepted.epochs), "kind": accepted.kind}}
+        return {"accepted": {"room_id": accepted.room_id, "epochs": list(accepted.epochs), "kind": accepted.kind,
+                             "identity_changes": list(accepted.identity_changes)}}
+    if "seal" in step:
+        s = step["seal"]
+        sealed_message = ring._seal_from_parts(s["room_id"], unhex(s["content"], "content"), message_id=s["message_id"],
+                                               nonce=unhex(s["nonce"], "nonce"))
+        return {"sealed": {"binary": sealed_message.to_bytes().hex()}}
+    if "set_sealed" in step:
+        s = step["set_sealed"]
+        key = ring.record(s["room_id"], s["epoch"]).key
+        if key is None:
+            raise FormatError("set_sealed", "the epoch is held without a key")
+        key._restore_sealed_count(ring.owner.participant_id, s["count"])
+        return {"set": True}
     sealed = message_of(step["open"])
     result = ring.open(sealed, check_replay=step["check_replay"])
     return {"opened": {"room_id": result.room_id, "epoch": result.epoch} | opened(result)}

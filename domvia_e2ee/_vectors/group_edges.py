@@ -17,7 +17,7 @@ from ..hazmat import merkle
 from ..keys import RoomKey
 from ..wrap import WrapKem, _wrap_with_ephemeral
 from .fixtures import ROOM, Case, invalid, seed
-from .scenario import PEOPLE, accept, bundle_hex, member_proof_hex, message, open_step, session
+from .scenario import PEOPLE, accept, bundle_hex, member_proof_hex, message, open_step, session, slice_hex
 
 # An Ed25519 encoding of a small-order point (the identity): no valid key, no valid signature.
 BAD_ED25519 = bytes([1]) + bytes(31)
@@ -95,7 +95,90 @@ def cases() -> list[Case]:
                                          | {"live_epochs": 1}, "E_STALE", "MR-MSG-REPLAY-CLOSED",
                                          "with one live epoch, a live message of epoch 1 after epoch 2 is refused"),
     }
-    return [invalid(case_id, "session", why, inputs, code, reject) for case_id, (inputs, code, reject, why) in fail.items()]
+    return [invalid(case_id, "session", why, inputs, code, reject)
+            for case_id, (inputs, code, reject, why) in fail.items()] + session_cases()
 
 
 __all__ = ["cases", "Writer", "MemberProof", "Plan"]
+
+
+# -- sessions that go on after a refused step ---------------------------------------------------
+
+
+def _tampered(data: str) -> str:
+    raw = bytearray(bytes.fromhex(data))
+    raw[-70] ^= 0x01  # inside the ciphertext, before the signature: the signature no longer verifies
+    return bytes(raw).hex()
+
+
+def _same_header_other_members() -> str:
+    """Epoch 2's signed header with a member list that does not hash to its root (an outsider swapped in)."""
+    bundle = Bundle.from_bytes(bytes.fromhex(bundle_hex(2)))
+    mallory = PEOPLE["mallory"].public
+    members = tuple(Member(RosterEntry.make("bob", mallory.x25519, mallory.ed25519, b"", m.entry.wrapped_digest),
+                           m.wrapped) if m.participant_id == "bob" else m for m in bundle.members)
+    return Bundle(bundle.signed, members).to_bytes().hex()
+
+
+def _index_past_size() -> str:
+    """dave's member proof of epoch 3 with index = member count (one past the last leaf)."""
+    raw = bytes.fromhex(member_proof_hex(3, "dave"))
+    bundle = Bundle.from_bytes(bytes.fromhex(bundle_hex(3)))
+    proof = bundle.proof_for("dave")
+    moved = MemberProof(proof.entry, bundle.header.member_count, proof.path)
+    head = raw[: 4 + 1 + len(ROOM) + 4]
+    return (head + moved.write(Writer()).getvalue()).hex()
+
+
+def _other_carol() -> dict[str, Any]:
+    from ..identity import Identity
+
+    other = Identity("carol", x25519_private=seed("carol-other/x25519"), ed25519_seed=seed("carol-other/ed25519"))
+    return other.public.to_dict()
+
+
+def _seal(message_id: str, content: bytes = b"hello from bob") -> dict[str, Any]:
+    return {"seal": {"room_id": ROOM, "content": content.hex(), "message_id": message_id,
+                     "nonce": seed(f"nonce/session/{message_id}", 12).hex()}}
+
+
+def session_cases() -> list[Case]:
+    from .fixtures import valid
+
+    b1, b2 = bundle_hex(1), bundle_hex(2)
+    hello = message(1, "alice", "msg-0001")
+    pinned_carol = session("bob", [accept(b1)])
+    pinned_carol["directory"].append(_other_carol())
+    out = [
+        valid("keyring-forgery-does-not-burn-id", "session", "a tampered copy is refused, then the genuine message opens",
+              session("bob", [accept(b1), open_step(_tampered(hello)) | {"may_fail": True}, open_step(hello)])),
+        valid("keyring-refused-roster-changes-nothing", "session",
+              "a slice holder refuses epoch 2's header with another member list, and holds what it held",
+              session("bob", [accept(b1), accept(slice_hex(2, "bob")),
+                              accept(_same_header_other_members()) | {"may_fail": True}])),
+        valid("keyring-refused-bundle-changes-nothing", "session", "carol's own epoch 2 is refused; alice's is accepted",
+              session("bob", [accept(b1), accept(str(_carol_epoch_2())) | {"may_fail": True}, accept(b2)])),
+        valid("keyring-identity-change-reported", "session",
+              "bob pinned another identity under carol's id: the roster's carol is reported, the pin is not replaced",
+              pinned_carol),
+        valid("keyring-seal", "session", "bob seals and signs in epoch 2, the latest epoch he holds",
+              session("bob", [accept(b1), accept(b2), _seal("b-1")])),
+    ]
+    fail: dict[str, tuple[dict[str, Any], str, str, str]] = {
+        "member-proof-index-past-size": (session("bob", [accept(b1), accept(b2), accept(slice_hex(3, "bob")),
+                                                         accept(_index_past_size())]), "E_AUTH", "MR-PROOF-ROOT",
+                                         "a member proof whose index is the member count"),
+        "keyring-seal-reused-id": (session("bob", [accept(b1), _seal("b-2"), _seal("b-2", b"another text")]), "E_POLICY",
+                                   "MR-SEAL-REUSED-ID", "bob seals a second, different message under the same id"),
+        "keyring-seal-key-exhausted": (session("bob", [accept(b1), {"set_sealed": {"room_id": ROOM, "epoch": 1,
+                                                                                    "count": 1 << 32}}, _seal("b-3")]),
+                                       "E_KEY_EXHAUSTED", "MR-SEAL-EXHAUSTED",
+                                       "bob has sealed 2^32 messages in epoch 1: the next seal is refused"),
+    }
+    return out + [invalid(case_id, "session", why, inputs, code, reject) for case_id, (inputs, code, reject, why) in fail.items()]
+
+
+def _carol_epoch_2() -> str:
+    from .scenario import forged
+
+    return str(forged(epoch=2, rotator="carol", members=("bob", "carol"), admins=("alice",), variant="/c2")["bundle"])

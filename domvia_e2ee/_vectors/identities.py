@@ -120,4 +120,24 @@ def _structure_cases() -> list[Case]:
                        {"json": compact[:-1] + " " * (8193 - len(compact)) + "}"}, "E_FORMAT", "MR-IDENTITY-SIZE"))
     out.append(invalid("identity-duplicate-id", "identity_import", "the id member twice", {"json": dup}, "E_FORMAT",
                        "MR-JSON-DUPLICATE"))
+    return out + _xwing_key_cases()
+
+
+def _xwing_key_cases() -> list[Case]:
+    """X-Wing public keys whose ML-KEM-768 half fails FIPS 203's modulus check, or whose X25519 half has small order."""
+    from ..encoding import b64encode
+    from .fixtures import identity as fixed
+
+    good = fixed("alice", post_quantum=True).public
+    assert good.xwing is not None
+    mlkem, x25519 = good.xwing[:1184], good.xwing[1184:]
+    # The first 12-bit coefficient set to 4095 >= q = 3329: not the encoding of any polynomial mod q.
+    bad_mlkem = bytes((0xFF, mlkem[1] | 0x0F)) + mlkem[2:]
+    cases = {"identity-xwing-mlkem-modulus": (bad_mlkem + x25519, "an X-Wing key whose ML-KEM-768 half fails the modulus check"),
+             "identity-xwing-x25519-small-order": (mlkem + bytes(32), "an X-Wing key whose X25519 half is zero (small order)")}
+    out = []
+    for case_id, (public, why) in cases.items():
+        obj = good.to_dict()
+        obj["pq"] = {"kem": obj["pq"]["kem"], "pub": b64encode(public)}
+        out.append(invalid(case_id, "identity_import", why, {"json": text(obj)}, "E_BAD_KEY", "MR-ID-KEY"))
     return out

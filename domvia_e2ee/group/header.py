@@ -30,6 +30,8 @@ _MIDDLE: Final = struct.Struct(">QBII")  # issued_at, flags, max_messages, max_a
 
 
 class Flag(enum.IntFlag):
+    """Header flag bits: ``MEMBERS_MAY_ROTATE`` (the policy) and ``DOWNGRADE`` (X-Wing to classic KEM)."""
+
     MEMBERS_MAY_ROTATE = 1
     DOWNGRADE = 2
 
@@ -40,7 +42,10 @@ KNOWN_FLAGS: Final = Flag.MEMBERS_MAY_ROTATE | Flag.DOWNGRADE
 @dataclass(frozen=True)
 class RoomPolicy:
     """What the room's admins decided, signed in every header: who rotates and when a rotation is due.
-    Defaults follow Megolm (100 messages or 7 days); only admins may rotate by default."""
+    Defaults follow Megolm (100 messages or 7 days); only admins may rotate by default.
+
+    Raises FormatError (E_FORMAT) naming the field for a limit outside 1 to 2^32 - 1 or a
+    non-bool ``members_may_rotate``."""
 
     max_messages: int = 100
     max_age_seconds: int = 7 * 24 * 3600
@@ -60,7 +65,7 @@ Admin = tuple[str, bytes]  # (participant id, identity fingerprint)
 
 @dataclass(frozen=True)
 class EpochHeader:
-    """The signed part of a bundle, slice or announcement."""
+    """The signed part of a bundle, slice or announcement. Parsing raises FormatError (E_FORMAT) naming the field."""
 
     kem: WrapKem
     suite: Suite
@@ -80,6 +85,7 @@ class EpochHeader:
     _raw: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
+        """The header's bytes: those it was parsed from, else its serialisation (cached)."""
         if not self._raw:
             self._raw.append(self._serialise())
         return self._raw[0]
@@ -93,12 +99,15 @@ class EpochHeader:
         return w.u32(self.member_count).raw(self.root).getvalue()
 
     def signed_bytes(self) -> bytes:
+        """What the rotator signs: the epoch signature label, then the header's bytes."""
         return labels.SIG_EPOCH + self.to_bytes()
 
     def epoch_hash(self) -> bytes:
+        """This header's hash, which the next epoch's header carries as ``previous``."""
         return epoch_hash(self.to_bytes())
 
     def is_admin(self, participant_id: str, fingerprint: bytes) -> bool:
+        """Whether (participant id, identity fingerprint) is in the header's admin set."""
         return (participant_id, fingerprint) in self.admins
 
     def governance(self) -> tuple[object, ...]:
@@ -107,6 +116,7 @@ class EpochHeader:
 
     @classmethod
     def read(cls, r: Reader) -> EpochHeader:
+        """Reads one header from ``r``, keeping its bytes. Raises FormatError (E_FORMAT) naming the field."""
         start = r.pos
         header = cls._read(r)
         header._raw.append(r.slice_from(start))
@@ -134,6 +144,7 @@ class EpochHeader:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> EpochHeader:
+        """Parses exactly one header. Raises FormatError (E_FORMAT) naming the field, or for trailing bytes."""
         r = Reader(bytes(data))
         header = cls.read(r)
         r.end()
@@ -141,6 +152,7 @@ class EpochHeader:
 
 
 def epoch_hash(header_bytes: bytes) -> bytes:
+    """SHA-256 of the epoch-hash label and a header's bytes: the next header's ``previous``."""
     return hashlib.sha256(labels.EPOCH_HASH + header_bytes).digest()
 
 
@@ -172,6 +184,8 @@ def _read_admins(r: Reader) -> tuple[Admin, ...]:
 
 
 def check_admins(admins: tuple[Admin, ...]) -> None:
+    """Raises FormatError (E_FORMAT, field ``admins``) unless there are 1 to 32 admins, sorted by id bytes,
+    no id twice."""
     ids = [a.encode() for a, _ in admins]
     if not 1 <= len(ids) <= MAX_ADMINS or ids != sorted(set(ids)):
         raise FormatError("admins", f"1 to {MAX_ADMINS}, sorted by id with no duplicates")

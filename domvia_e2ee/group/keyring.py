@@ -179,8 +179,12 @@ class KeyRing:
         """Bot mode: no signature. Receivers must have allow_unsigned=True to open it."""
         return self._seal(room_id, plaintext, message_id, content_type, pad, signed=False)
 
+    def _seal_from_parts(self, room_id: str, plaintext: bytes, *, message_id: str, nonce: bytes) -> SealedMessage:
+        """Fixed-nonce signed sealing, for vectors only: never with a nonce used before."""
+        return self._seal(room_id, plaintext, message_id, DEFAULT_CONTENT_TYPE, True, signed=True, nonce=nonce)
+
     def _seal(self, room_id: str, plaintext: bytes, message_id: str | None, content_type: str, pad: bool, *,
-              signed: bool) -> SealedMessage:
+              signed: bool, nonce: bytes | None = None) -> SealedMessage:
         record = self._current(room_id)
         message_id = new_message_id() if message_id is None else message_id
         owner_id = self._owner.participant_id
@@ -188,7 +192,10 @@ class KeyRing:
         try:
             key = record.key
             assert key is not None
-            if signed:
+            if nonce is not None:
+                sealed = sealing._seal_from_parts(key, plaintext, message_id=message_id, sender_id=owner_id,
+                                                  content_type=content_type, pad=pad, nonce=nonce, signer=self._owner)
+            elif signed:
                 sealed = sealing.seal(key, plaintext, message_id=message_id, sender=self._owner,
                                       content_type=content_type, pad=pad)
             else:
