@@ -96,7 +96,7 @@ def cases() -> list[Case]:
                                          "with one live epoch, a live message of epoch 1 after epoch 2 is refused"),
     }
     return [invalid(case_id, "session", why, inputs, code, reject)
-            for case_id, (inputs, code, reject, why) in fail.items()] + session_cases()
+            for case_id, (inputs, code, reject, why) in fail.items()] + session_cases() + edge_signature_cases()
 
 
 __all__ = ["cases", "Writer", "MemberProof", "Plan"]
@@ -182,3 +182,36 @@ def _carol_epoch_2() -> str:
     from .scenario import forged
 
     return str(forged(epoch=2, rotator="carol", members=("bob", "carol"), admins=("alice",), variant="/c2")["bundle"])
+
+
+# -- Ed25519 signatures that satisfy the equation, on epoch headers and history bundles ---------
+
+
+def edge_signature_cases() -> list[Case]:
+    """Every signature edge case of _vectors.signatures that keeps the signer's key, on alice's epoch-1 header
+    (as a bundle and as an announcement) and on her history bundle for dave: each must be E_AUTH."""
+    from .history import _history
+    from .signatures import edge_signatures
+
+    alice_seed = seed("alice/ed25519")
+    bundle = Bundle.from_bytes(bytes.fromhex(bundle_hex(1)))
+    history = HistoryBundle.from_bytes(bytes.fromhex(_history()))
+    out = []
+    for edge in edge_signatures(alice_seed, bundle.header.signed_bytes()):
+        if edge.replaces_key:
+            continue  # a replaced rotator key is refused as a key (bundle-rotator-bad-key), before any signature
+        forged = Bundle(SignedHeader(bundle.header, edge.signature, None), bundle.members)
+        out.append(invalid(f"bundle-signature-{edge.name}", "session", f"epoch header signature: {edge.description}",
+                           session("bob", [accept(forged.to_bytes().hex())]), "E_AUTH", "MR-BUNDLE-SIGNATURE"))
+        announced = forged.announcement()
+        out.append(invalid(f"announcement-signature-{edge.name}", "session",
+                           f"announcement signature: {edge.description}",
+                           session("mallory", [accept(announced.to_bytes().hex())]), "E_AUTH", "MR-BUNDLE-SIGNATURE"))
+    for edge in edge_signatures(alice_seed, labels.SIG_HISTORY + history.body()):
+        if edge.replaces_key:
+            continue
+        forged_history = dataclasses.replace(history, signature=edge.signature)
+        out.append(invalid(f"history-signature-{edge.name}", "session", f"history signature: {edge.description}",
+                           session("dave", [accept(bundle_hex(3)), accept(forged_history.to_bytes().hex())],
+                                   anchors=("bob",)), "E_AUTH", "MR-HIST-SIGNATURE"))
+    return out

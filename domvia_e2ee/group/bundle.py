@@ -37,6 +37,7 @@ class SignedHeader:
     authority: MemberProof | None
 
     def write(self, w: Writer) -> Writer:
+        """Writes the header, signature and optional authority proof to ``w`` and returns it."""
         w.raw(self.header.to_bytes()).raw(self.signature)
         if self.authority is None:
             return w.u8(0)
@@ -44,6 +45,8 @@ class SignedHeader:
 
     @classmethod
     def read(cls, r: Reader) -> SignedHeader:
+        """Reads what write() wrote, verifying nothing. Raises FormatError (E_FORMAT) naming the field, e.g.
+        an authority presence byte other than 0 or 1."""
         header = EpochHeader.read(r)
         signature = r.raw(curves.SIGNATURE_SIZE, "signature")
         present = r.u8("authority")
@@ -61,13 +64,17 @@ class Announcement:
 
     @property
     def header(self) -> EpochHeader:
+        """The signed epoch header."""
         return self.signed.header
 
     def to_bytes(self) -> bytes:
+        """The announcement's bytes."""
         return self.rotator.write(self.signed.write(Writer(labels.MAGIC_EPOCH))).getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Announcement:
+        """Parses an announcement of at most 64 KiB; signature and proof are checked by ``KeyRing.accept``.
+        Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_EPOCH, "announcement", MAX_SLICE_BYTES)
         signed = SignedHeader.read(r)
         rotator = MemberProof.read(r, "rotator", signed.header.kem)
@@ -87,15 +94,19 @@ class Slice:
 
     @property
     def header(self) -> EpochHeader:
+        """The signed epoch header."""
         return self.signed.header
 
     def to_bytes(self) -> bytes:
+        """The slice's bytes."""
         w = self.rotator.write(self.signed.write(Writer(labels.MAGIC_SLICE)))
         self.member.write(w)
         return write_path(w.u32(self.index), self.path).getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Slice:
+        """Parses a slice of at most 64 KiB; signature and paths are checked by ``KeyRing.accept``.
+        Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_SLICE, "slice", MAX_SLICE_BYTES)
         signed = SignedHeader.read(r)
         rotator = MemberProof.read(r, "rotator", signed.header.kem)
@@ -118,9 +129,11 @@ class Bundle:
 
     @property
     def header(self) -> EpochHeader:
+        """The signed epoch header."""
         return self.signed.header
 
     def to_bytes(self) -> bytes:
+        """The bundle's bytes."""
         w = self.signed.write(Writer(labels.MAGIC_BUNDLE))
         for member in self.members:
             member.write(w)
@@ -128,6 +141,8 @@ class Bundle:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Bundle:
+        """Parses a bundle of at most 128 MiB and runs check(); signature and tree are checked by
+        ``KeyRing.accept``. Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_BUNDLE, "bundle", MAX_BUNDLE_BYTES)
         signed = SignedHeader.read(r)
         members = tuple(Member.read(r, signed.header.kem) for _ in range(signed.header.member_count))
@@ -137,7 +152,8 @@ class Bundle:
         return bundle
 
     def check(self) -> None:
-        """The structural rules a parsed bundle obeys, for bundles built in memory too."""
+        """The structural rules a parsed bundle obeys, for bundles built in memory too. Raises FormatError
+        (E_FORMAT) unless ``member_count`` matches the members, sorted by id bytes with no duplicates."""
         if len(self.members) != self.header.member_count:
             raise FormatError("member_count", "does not match the members listed")
         for before, after in itertools.pairwise(self.members):
@@ -145,11 +161,13 @@ class Bundle:
                 raise FormatError("members", "must be sorted by id with no duplicates")
 
     def tree(self) -> merkle.Tree:
+        """The member tree of the listed members (built once)."""
         if not self._tree:
             self._tree.append(merkle.Tree([m.entry.leaf() for m in self.members]))
         return self._tree[0]
 
     def index_of(self, participant_id: str) -> int | None:
+        """The index of a member id in the sorted member list, or None if it is not listed."""
         lo, hi, target = 0, len(self.members), participant_id.encode()
         while lo < hi:  # members are sorted by id bytes: bisect, not scan, for 100,000 members
             mid = (lo + hi) // 2
@@ -160,7 +178,8 @@ class Bundle:
         return lo if lo < len(self.members) and self.members[lo].participant_id == participant_id else None
 
     def proof_for(self, participant_id: str) -> MemberProof:
-        """A member's proof in this epoch: what the server serves for a sender, and a rotator attaches."""
+        """A member's proof in this epoch: what the server serves for a sender, and a rotator attaches.
+        Raises KeyError for an id that is not a member."""
         index = self._require(participant_id)
         return MemberProof(self.members[index].entry, index, tuple(self.tree().path(index)))
 
@@ -171,6 +190,7 @@ class Bundle:
                      tuple(self.tree().path(index)))
 
     def announcement(self) -> Announcement:
+        """The epoch's announcement: the signed header and the rotator's member proof."""
         return Announcement(self.signed, self.proof_for(self.header.rotator_id))
 
     def _require(self, participant_id: str) -> int:
@@ -193,7 +213,9 @@ class Plan:
 
 def build_bundle(rotator: Identity, key: RoomKey, members: Sequence[PublicIdentity], *, kem: WrapKem,
                  issued_at: int, plan: Plan, progress: Progress | None = None) -> Bundle:
-    """Wraps key to every member, builds the member tree and signs the header."""
+    """Wraps key to every member, builds the member tree and signs the header. Raises ValueError for a
+    duplicate id or not 1 to 100,000 members, FormatError (E_FORMAT) for a bad admin set, and what
+    ``wrap_many`` raises (E_BAD_KEY: no X-Wing key in an X-Wing room; E_AUTH)."""
     ordered = sorted(members, key=lambda m: m.participant_id.encode())
     if len({m.participant_id for m in ordered}) != len(ordered):
         raise ValueError("duplicate member id")
@@ -205,7 +227,8 @@ def build_bundle(rotator: Identity, key: RoomKey, members: Sequence[PublicIdenti
 
 def assemble(rotator: Identity, key: RoomKey, ordered: Sequence[PublicIdentity], wrapped: Sequence[bytes], *,
              kem: WrapKem, issued_at: int, plan: Plan) -> Bundle:
-    """Builds the tree and signs, given members sorted by id and their wrapped keys."""
+    """Builds the tree and signs, given members sorted by id and their wrapped keys. Raises FormatError
+    (E_FORMAT) for a bad admin set."""
     check_admins(plan.admins)
     members = tuple(Member.make(m, w) for m, w in zip(ordered, wrapped, strict=True))
     tree = merkle.Tree([m.entry.leaf() for m in members])

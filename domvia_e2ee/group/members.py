@@ -36,15 +36,18 @@ class RosterEntry:
     @classmethod
     def make(cls, participant_id: str, x25519: bytes, ed25519: bytes, xwing_public: bytes,
              wrapped_digest: bytes) -> RosterEntry:
+        """An entry from raw keys, its fingerprint computed; the keys are not validated here."""
         fingerprint = fingerprint_of(participant_id, x25519, ed25519, xwing_public or None)
         return cls(participant_id, x25519, ed25519, xwing_public, wrapped_digest, fingerprint)
 
     @classmethod
     def of(cls, identity: PublicIdentity, wrapped_digest: bytes) -> RosterEntry:
+        """The entry of a public identity whose wrapped key has the SHA-256 digest ``wrapped_digest``."""
         return cls(identity.participant_id, identity.x25519, identity.ed25519, identity.xwing or b"",
                    wrapped_digest, identity.fingerprint)
 
     def leaf(self) -> bytes:
+        """The entry's leaf hash in the member tree."""
         return member_leaf(self.participant_id, self.fingerprint, self.wrapped_digest)
 
     def identity(self) -> PublicIdentity:
@@ -58,18 +61,23 @@ class RosterEntry:
                                                   xwing=self.xwing or None, fingerprint=self.fingerprint)
 
     def write_keys(self, w: Writer) -> Writer:
+        """Writes the id and keys (not the wrapped-key digest) to ``w`` and returns it."""
         return w.str8(self.participant_id).raw(self.x25519).raw(self.ed25519).bytes16(self.xwing)
 
     def write(self, w: Writer) -> Writer:
+        """Writes the id, keys and wrapped-key digest to ``w`` and returns it."""
         return self.write_keys(w).raw(self.wrapped_digest)
 
     @classmethod
     def read(cls, r: Reader, field: str, kem: WrapKem | None) -> RosterEntry:
+        """Reads what write() wrote. Raises FormatError (E_FORMAT) naming the field (as ``read_keys``)."""
         participant_id, x25519, ed25519, pq = read_keys(r, field, kem)
         return cls.make(participant_id, x25519, ed25519, pq, r.raw(32, f"{field}.wrapped_digest"))
 
 
 def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, bytes, bytes]:
+    """(id, X25519, Ed25519, X-Wing) as written by write_keys(), unvalidated. Raises FormatError (E_FORMAT)
+    naming the field: a bad id, truncation, an X-Wing key of another size (or none in an X-Wing epoch)."""
     participant_id = check_id(r.str8(f"{field}.id"), f"{field}.id")
     keys = r.raw(64, f"{field}.keys")
     x25519, ed25519 = keys[:32], keys[32:]
@@ -80,6 +88,7 @@ def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, b
 
 
 def member_leaf(participant_id: str, fingerprint: bytes, wrapped_digest: bytes) -> bytes:
+    """The member tree's leaf hash of (id, identity fingerprint, wrapped-key digest)."""
     return merkle.leaf_hash(Writer().str8(participant_id).raw(fingerprint).raw(wrapped_digest).getvalue())
 
 
@@ -92,17 +101,22 @@ class Member:
 
     @property
     def participant_id(self) -> str:
+        """The member's participant id."""
         return self.entry.participant_id
 
     @classmethod
     def make(cls, identity: PublicIdentity, wrapped: bytes) -> Member:
+        """The member entry of ``identity`` with its wrapped key."""
         return cls(RosterEntry.of(identity, hashlib.sha256(wrapped).digest()), wrapped)
 
     def write(self, w: Writer) -> None:
+        """Writes the id, keys and the wrapped key itself to ``w``."""
         self.entry.write_keys(w).bytes16(self.wrapped)
 
     @classmethod
     def read(cls, r: Reader, kem: WrapKem, field: str = "member") -> Member:
+        """Reads a member entry of a ``kem`` epoch. Raises FormatError (E_FORMAT) naming the field, e.g. a
+        wrapped key that is not ``kem.wrapped_size`` bytes."""
         participant_id, x25519, ed25519, pq = read_keys(r, field, kem)
         wrapped = r.bytes16(f"{field}.wrapped_key")
         if len(wrapped) != kem.wrapped_size:
@@ -119,19 +133,23 @@ class MemberProof:
     path: tuple[bytes, ...]
 
     def write(self, w: Writer) -> Writer:
+        """Writes the entry, index and path to ``w`` and returns it."""
         self.entry.write(w).u32(self.index)
         return write_path(w, self.path)
 
     @classmethod
     def read(cls, r: Reader, field: str, kem: WrapKem | None = None) -> MemberProof:
+        """Reads what write() wrote, without verifying it. Raises FormatError (E_FORMAT) naming the field."""
         entry = RosterEntry.read(r, field, kem)
         return cls(entry, r.u32(f"{field}.index"), read_path(r, f"{field}.path"))
 
     def verifies(self, size: int, root: bytes) -> bool:
+        """Whether the path proves the entry's leaf at ``index`` of a tree of ``size`` leaves under ``root``."""
         return merkle.verify_inclusion(self.entry.leaf(), self.index, size, self.path, root)
 
 
 def write_path(w: Writer, path: Sequence[bytes]) -> Writer:
+    """Writes an inclusion path (a count byte, then the hashes) to ``w`` and returns it."""
     w.u8(len(path))
     for node in path:
         w.raw(node)
@@ -139,6 +157,8 @@ def write_path(w: Writer, path: Sequence[bytes]) -> Writer:
 
 
 def read_path(r: Reader, field: str) -> tuple[bytes, ...]:
+    """Reads an inclusion path. Raises FormatError (E_FORMAT) naming ``field`` when truncated or longer than
+    any tree allows."""
     size = r.u8(field)
     if size > merkle.MAX_PATH:
         raise FormatError(field, "longer than any tree allows")
@@ -148,17 +168,21 @@ def read_path(r: Reader, field: str) -> tuple[bytes, ...]:
 
 @dataclass(frozen=True)
 class MemberProofFile:
-    """A member proof as the product server serves it: which room and epoch it is for."""
+    """A member proof as the product server serves it: which room and epoch it is for.
+
+    Parsing does not verify the proof: ``KeyRing.accept`` checks it against the held epoch's root."""
 
     room_id: str
     epoch: int
     proof: MemberProof
 
     def to_bytes(self) -> bytes:
+        """The file's bytes: magic, room id, epoch, proof."""
         return self.proof.write(Writer(labels.MAGIC_MEMBER_PROOF).str8(self.room_id).u32(self.epoch)).getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MemberProofFile:
+        """Parses a member proof file of at most 64 KiB. Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_MEMBER_PROOF, "member proof", MAX_PROOF_FILE_BYTES)
         room_id = check_id(r.str8("room_id"), "room_id")
         epoch = check_epoch(r.u32("epoch"))
@@ -168,6 +192,8 @@ class MemberProofFile:
 
 
 def open_reader(data: bytes, magic: bytes, what: str, limit: int) -> Reader:
+    """A Reader past the 4-byte ``magic`` of ``data``. Raises FormatError (E_FORMAT) for data that is not
+    bytes, is over ``limit`` bytes or has another magic."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise FormatError(what, "must be bytes")
     if len(data) > limit:
