@@ -127,8 +127,8 @@ def _chat(life: Life) -> bytes:
 def _tamper(life: Life, first: bytes) -> None:
     step = life.step("the relay changes the message id of bob's message")
     tampered = json.loads(first)
-    tampered["m"] = "msg-999"
-    payload = life.relay.publish(step, json.dumps(tampered).encode())
+    tampered["m"] = "msg-9"  # same length: the relay shows the bytes it would carry, one id changed
+    payload = life.relay.publish(step, json.dumps(tampered, separators=(",", ":")).encode())
     life.relay.log.pop()  # not stored: it was never a real message
     life.read(step, "alice", payload)
 
