@@ -16,6 +16,9 @@ SOURCES = ("bundle", "slice", "link", "history")
 
 @dataclass
 class EpochRecord:
+    """One held epoch: its header, the key (None: a link only), the roster (``complete`` or those proved so
+    far), ``source`` (one of SOURCES) and ``messages``, the count sealed and opened in it."""
+
     header: EpochHeader
     header_bytes: bytes
     # The signature, authority and rotator proof, to rebuild the announcement as fork evidence;
@@ -31,13 +34,16 @@ class EpochRecord:
 
     @property
     def epoch(self) -> int:
+        """The epoch number."""
         return self.header.epoch
 
     def member(self, participant_id: str) -> RosterEntry | None:
+        """The roster entry of a participant id, or None if it is not listed (or not proved yet)."""
         return self.roster.get(participant_id)
 
     def announcement(self) -> bytes | None:
-        """MAGIC_EPOCH || header || signature || authority || rotator proof (spec/bundle.md)."""
+        """The epoch's announcement bytes (spec/bundle.md): magic, header, signature, authority, rotator
+        proof; None for an epoch learnt from history."""
         if self.signature is None or self.rotator is None:
             return None
         w = Writer(labels.MAGIC_EPOCH).raw(self.header_bytes).raw(self.signature)

@@ -20,7 +20,7 @@ MAX_EVIDENCE_PER_ROOM: Final = 16
 class ForkEvidence:
     """kind "header": two announcements of one epoch; "chain": the held announcement of E - 1 and
     an authorised one of E that does not build on it; "message": the held announcement of E and a
-    member's signed message naming E with another key id."""
+    member's signed message naming E with another key id. ``held`` and ``other`` are those bytes."""
 
     room_id: str
     epoch: int
@@ -31,11 +31,13 @@ class ForkEvidence:
     sender: bytes = b""
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of a key ring file: room, epoch, kind, and held, other and sender in base64url."""
         return {"room": self.room_id, "epoch": self.epoch, "kind": self.kind, "held": b64encode(self.held),
                 "other": b64encode(self.other), "sender": b64encode(self.sender)}
 
     @classmethod
     def from_dict(cls, obj: Any) -> ForkEvidence:
+        """Reads to_dict()'s form, verifying no signature. Raises FormatError (E_FORMAT) naming the field."""
         if not isinstance(obj, dict):
             raise FormatError("forks", "must be an object")
         check_fields(obj, ("room", "epoch", "kind", "held", "other", "sender"))

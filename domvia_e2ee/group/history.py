@@ -38,12 +38,16 @@ class HistoryEntry:
     roster: tuple[RosterEntry, ...]
 
     def write(self, w: Writer) -> None:
+        """Writes the header, wrapped key and roster to ``w``."""
         w.bytes16(self.header_bytes).bytes16(self.wrapped).u32(len(self.roster))
         for member in self.roster:
             member.write(w)
 
     @classmethod
     def read(cls, r: Reader, kem: WrapKem) -> HistoryEntry:
+        """Reads an entry wrapped with ``kem``. Raises FormatError (E_FORMAT) naming the field: a wrapped key of
+        another size, a roster not listing exactly the epoch's members when a key is shared (else none), ids
+        unsorted or repeated."""
         header_bytes = r.bytes16("entry.header")
         header = EpochHeader.from_bytes(header_bytes)
         wrapped = r.bytes16("entry.wrapped_key")
@@ -61,6 +65,9 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class HistoryBundle:
+    """Past epochs of one room shared by a member (the sharer) with one joiner (the recipient), signed by
+    the sharer, whose member proof is for the anchor epoch the recipient holds."""
+
     room_id: str
     sharer_id: str
     recipient_id: str
@@ -72,6 +79,7 @@ class HistoryBundle:
     sharer: MemberProof
 
     def body(self) -> bytes:
+        """The signed body: room, sharer, recipient, anchor epoch, issued_at, KEM and the entries."""
         w = (Writer().str8(self.room_id).str8(self.sharer_id).str8(self.recipient_id).u32(self.anchor_epoch)
              .u64(self.issued_at).u8(self.kem).u32(len(self.entries)))
         for entry in self.entries:
@@ -79,10 +87,13 @@ class HistoryBundle:
         return w.getvalue()
 
     def to_bytes(self) -> bytes:
+        """The history bundle's bytes: magic, body, signature, the sharer's member proof."""
         return self.sharer.write(Writer(labels.MAGIC_HISTORY).raw(self.body()).raw(self.signature)).getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> HistoryBundle:
+        """Parses a history bundle of at most 64 MiB and runs check(); signature, chain and keys are checked by
+        ``KeyRing.accept``. Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_HISTORY, "history bundle", MAX_HISTORY_BYTES)
         room_id = check_id(r.str8("room_id"), "room_id")
         sharer_id = check_id(r.str8("sharer_id"), "sharer_id")
@@ -104,7 +115,9 @@ class HistoryBundle:
         return history
 
     def check(self) -> None:
-        """The structural rules a parsed history bundle obeys, for ones built in memory too."""
+        """The structural rules a parsed history bundle obeys, for ones built in memory too. Raises FormatError
+        (E_FORMAT) unless 1 to 4096 entries of this room, of consecutive epochs ending just before the anchor,
+        and a sharer proof for ``sharer_id``."""
         epochs = [e.header.epoch for e in self.entries]
         if not 1 <= len(epochs) <= MAX_ENTRIES:
             raise FormatError("entry_count", f"must be from 1 to {MAX_ENTRIES}")
@@ -117,7 +130,11 @@ class HistoryBundle:
 
 
 def accept_history(owner: Identity, history: HistoryBundle, held: Mapping[int, EpochRecord]) -> list[EpochRecord]:
-    """The steps of spec/history.md; returns the records to commit (new or completed epochs)."""
+    """The steps of spec/history.md; returns the records to commit (new or completed epochs). Raises
+    NotRecipientError (E_NOT_RECIPIENT) for another recipient, UnknownKeyError (E_UNKNOWN_KEY) while the
+    anchor epoch is not held, E_UNAUTHORIZED for a sharer not proved a member of it, E_BAD_KEY or E_AUTH
+    for the sharer's key or signature, DowngradeError (E_DOWNGRADE) for another KEM than the anchor's, and
+    E_AUTH for a broken chain, roster or wrapped key."""
     if history.recipient_id != owner.participant_id:
         raise NotRecipientError(f"this history bundle is for {history.recipient_id!r}")
     anchor = held.get(history.anchor_epoch)
@@ -180,7 +197,9 @@ class SharedEpoch:
 
 def build_history(sharer: Identity, recipient: PublicIdentity, shared: Sequence[SharedEpoch], *, room_id: str,
                   anchor_epoch: int, kem: WrapKem, issued_at: int, sharer_proof: MemberProof) -> HistoryBundle:
-    """shared: consecutive epochs ending at anchor_epoch - 1, oldest first."""
+    """A signed history bundle for ``recipient``; ``shared`` is consecutive epochs ending at
+    ``anchor_epoch - 1``, oldest first, each key wrapped with the history label. Raises FormatError
+    (E_FORMAT) if they are not, and InvalidKeyError (E_BAD_KEY) from wrapping."""
     wrapped = [b"" if s.key is None else wrap(s.key, recipient, kem, labels.INFO_HISTORY_WRAP) for s in shared]
     history = assemble_history(sharer, recipient, shared, wrapped, room_id=room_id, anchor_epoch=anchor_epoch,
                                kem=kem, issued_at=issued_at, sharer_proof=sharer_proof)
@@ -191,6 +210,7 @@ def build_history(sharer: Identity, recipient: PublicIdentity, shared: Sequence[
 def assemble_history(sharer: Identity, recipient: PublicIdentity, shared: Sequence[SharedEpoch],
                      wrapped: Sequence[bytes], *, room_id: str, anchor_epoch: int, kem: WrapKem, issued_at: int,
                      sharer_proof: MemberProof) -> HistoryBundle:
+    """Builds and signs, given each epoch's wrapped key (empty: link only); does not run check()."""
     entries = tuple(HistoryEntry(s.header_bytes, EpochHeader.from_bytes(s.header_bytes), w,
                                  tuple(sorted(s.roster, key=lambda m: m.participant_id.encode())) if w else ())
                     for s, w in zip(shared, wrapped, strict=True))

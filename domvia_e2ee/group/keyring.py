@@ -45,11 +45,15 @@ class Accepted:
 
 
 def new_message_id() -> str:
+    """A fresh random message id: ``m-`` and 128 random bits in base64url."""
     return "m-" + base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
 
 
 class KeyRing:
-    """A participant's keys for every room it is in. Not thread-safe: one owner, one thread."""
+    """A participant's keys for every room it is in. Not thread-safe: one owner, one thread.
+
+    ``replay_capacity`` and ``live_epochs`` bound the replay state; ``allow_unsigned`` lets open() accept
+    unsigned messages."""
 
     def __init__(self, owner: Identity, *, replay_capacity: int = DEFAULT_CAPACITY,
                  live_epochs: int = DEFAULT_LIVE_EPOCHS, allow_unsigned: bool = False) -> None:
@@ -73,7 +77,8 @@ class KeyRing:
     # -- trust ---------------------------------------------------------------------------
 
     def add_identity(self, identity: PublicIdentity, *, replace: bool = False) -> None:
-        """Pins a participant's public identity. A different one for a pinned id needs replace=True (E_POLICY)."""
+        """Pins a participant's public identity. Raises PolicyError (E_POLICY) for a different one of a pinned id
+        without replace=True, and for any other identity of the owner's id."""
         known = self._directory.get(identity.participant_id)
         if known is not None and known != identity and not replace:
             raise PolicyError(f"{identity.participant_id!r} already has another identity; pass replace=True")
@@ -87,7 +92,7 @@ class KeyRing:
 
     def trust_admin(self, room_id: str, identity: PublicIdentity) -> None:
         """Trusts identity to let this participant join room_id: the first trust anchor, used only
-        while no epoch of the room is held. Refused for a held room (E_POLICY): the chain decides."""
+        while no epoch of the room is held. Raises PolicyError (E_POLICY) for a held room: the chain decides."""
         if self._rooms.get(room_id):
             raise PolicyError(f"room {room_id!r} is already held: its admins come from the signed chain")
         self.add_identity(identity)
@@ -171,12 +176,13 @@ class KeyRing:
              content_type: str = DEFAULT_CONTENT_TYPE, pad: bool = True) -> SealedMessage:
         """Seals and signs as the owner under the room's latest epoch. Without message_id a fresh random
         one is used; a message_id already used in this epoch is refused (E_POLICY), so receivers never
-        drop a genuine message as a replay. Raises E_UNKNOWN_KEY, E_NOT_MEMBER, E_KEY_EXHAUSTED."""
+        drop a genuine message as a replay. Raises E_UNKNOWN_KEY, E_NOT_MEMBER, E_KEY_EXHAUSTED, and E_STALE
+        once the epoch's replay state is full."""
         return self._seal(room_id, plaintext, message_id, content_type, pad, signed=True)
 
     def seal_unsigned(self, room_id: str, plaintext: bytes, *, message_id: str | None = None,
                       content_type: str = DEFAULT_CONTENT_TYPE, pad: bool = True) -> SealedMessage:
-        """Bot mode: no signature. Receivers must have allow_unsigned=True to open it."""
+        """Bot mode: no signature. Receivers must have allow_unsigned=True to open it. Raises as seal() does."""
         return self._seal(room_id, plaintext, message_id, content_type, pad, signed=False)
 
     def _seal_from_parts(self, room_id: str, plaintext: bytes, *, message_id: str, nonce: bytes) -> SealedMessage:
@@ -213,7 +219,8 @@ class KeyRing:
         Live messages (the default) are checked for replay, and in a superseded epoch must come from a
         sender still in the room. check_replay=False re-reads stored history: neither check. Raises
         E_FORMAT, E_UNKNOWN_KEY, E_NOT_MEMBER, E_FORK, E_UNKNOWN_SENDER, E_UNAUTHORIZED, E_BAD_KEY,
-        E_AUTH, E_POLICY, E_STALE or E_REPLAY, and changes nothing when it does.
+        E_AUTH, E_POLICY (PolicyError: unsigned without allow_unsigned), E_STALE or E_REPLAY, and changes
+        nothing when it does (fork evidence aside).
         """
         sealed = SealedMessage.parse(message)
         held = self._held(sealed.room_id)
@@ -272,7 +279,8 @@ class KeyRing:
         return record
 
     def header(self, room_id: str, epoch: int | None = None) -> EpochHeader:
-        """The signed header of an epoch (default: the latest): its admins, policy, suite and KEM."""
+        """The signed header of an epoch (default: the latest): its admins, policy, suite and KEM.
+        Raises UnknownKeyError (E_UNKNOWN_KEY) if it is not held."""
         return self.record(room_id, self.latest_epoch(room_id) or 0 if epoch is None else epoch).header
 
     def forks(self, room_id: str) -> list[ForkEvidence]:
@@ -285,7 +293,8 @@ class KeyRing:
 
 
 def parse_input(data: Input) -> Parsed:
-    """Any group-state input, by its magic. Raises E_FORMAT."""
+    """Any group-state input: bytes parsed by their magic, an object checked by the same parse rules.
+    Raises FormatError (E_FORMAT) naming the field."""
     if isinstance(data, Bundle | Slice | Announcement):
         EpochHeader.from_bytes(data.header.to_bytes())  # an object obeys the header's parse rules too
     if isinstance(data, Bundle | HistoryBundle):

@@ -13,7 +13,7 @@ import itertools
 from typing import Any
 
 from ..encoding import Reader, Writer, b64decode, b64encode, check_epoch, check_fields, check_id, get_int, get_str
-from ..errors import AuthenticationError, FormatError
+from ..errors import AuthenticationError, FormatError, InvalidKeyError, PolicyError
 from ..hazmat import curves, merkle
 from ..identity import Identity, PublicIdentity
 from ..keys import MAX_MESSAGES_PER_SENDER, RoomKey
@@ -157,7 +157,9 @@ def _load_replay(ring: KeyRing, rooms: Any) -> None:
 
 
 def keyring_from_plaintext(obj: dict[str, Any], owner: Identity) -> KeyRing:
-    """The inverse of keyring_to_plaintext. Refuses a key ring of another identity, even under the same id."""
+    """The inverse of keyring_to_plaintext. Refuses a key ring of another identity, even under the same id.
+    Raises FormatError (E_FORMAT) naming the bad field, for another owner, a broken chain or signature, or
+    any malformed structure."""
     check_fields(obj, _FIELDS)
     if get_int(obj, "v") != VERSION:
         raise FormatError("v", "unsupported key ring version")
@@ -182,4 +184,6 @@ def keyring_from_plaintext(obj: dict[str, Any], owner: Identity) -> KeyRing:
             ring._keep(ForkEvidence.from_dict(item))
     except (TypeError, ValueError, AttributeError, KeyError):
         raise FormatError("keyring", "malformed structure") from None
+    except (InvalidKeyError, PolicyError) as error:  # an invalid or duplicated pinned identity: a bad file
+        raise FormatError("directory", str(error)) from None
     return ring

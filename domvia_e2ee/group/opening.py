@@ -27,7 +27,8 @@ Validate = Callable[[RosterEntry], PublicIdentity]
 
 def keyed_record(held: Mapping[int, EpochRecord], sealed: SealedMessage, validate: Validate,
                  keep: Callable[[ForkEvidence], None]) -> tuple[EpochRecord, RoomKey]:
-    """Step 2: E_UNKNOWN_KEY, E_NOT_MEMBER, or (another key id) E_FORK or E_AUTH."""
+    """Step 2: the record and key of the message's epoch. Raises UnknownKeyError (E_UNKNOWN_KEY) if it is
+    not held, NotMemberError (E_NOT_MEMBER) for a link, or for another key id E_FORK or E_AUTH (message_fork)."""
     record = held.get(sealed.epoch)
     if record is None:
         raise UnknownKeyError(f"no key for room {sealed.room_id!r} epoch {sealed.epoch}")
@@ -40,7 +41,8 @@ def keyed_record(held: Mapping[int, EpochRecord], sealed: SealedMessage, validat
 
 def message_fork(record: EpochRecord, sealed: SealedMessage, validate: Validate,
                  keep: Callable[[ForkEvidence], None]) -> Exception:
-    """A held epoch named with another key id: a fork if a member of the epoch signed it."""
+    """A held epoch named with another key id: a fork if a member of the epoch signed it. Returns, not
+    raises, ForkError (E_FORK), its evidence passed to ``keep``, or else AuthenticationError (E_AUTH)."""
     entry = record.member(sealed.sender_id)
     held = record.announcement()
     if not sealed.signed or sealed.signature is None or entry is None or held is None:
@@ -56,7 +58,8 @@ def message_fork(record: EpochRecord, sealed: SealedMessage, validate: Validate,
 
 
 def sender(record: EpochRecord, sender_id: str, validate: Validate) -> PublicIdentity:
-    """Step 3: the sender in the epoch's roster (E_UNAUTHORIZED, or E_UNKNOWN_SENDER for a partial roster)."""
+    """Step 3: the sender in the epoch's roster. Raises UnauthorizedError (E_UNAUTHORIZED) if a full roster
+    does not list it, UnknownSenderError (E_UNKNOWN_SENDER) if a partial one does not, E_BAD_KEY from ``validate``."""
     entry = record.member(sender_id)
     if entry is None:
         if record.complete:
@@ -68,7 +71,9 @@ def sender(record: EpochRecord, sender_id: str, validate: Validate) -> PublicIde
 
 def check_current(sealed: SealedMessage, held: Mapping[int, EpochRecord], latest: EpochRecord) -> None:
     """Step 5: a live message in a superseded epoch must come from someone still in the room:
-    otherwise a removed member could go on injecting under the old key."""
+    otherwise a removed member could go on injecting under the old key. Raises StaleEpochError (E_STALE)
+    for an unsigned one, UnknownSenderError (E_UNKNOWN_SENDER) while the sender's membership of the latest
+    epoch is not proved, UnauthorizedError (E_UNAUTHORIZED) if it is not a member with the same identity."""
     if sealed.epoch == latest.epoch:
         return
     if not sealed.signed:

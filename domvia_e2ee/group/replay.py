@@ -18,7 +18,7 @@ OPENED: Final = 2
 
 
 class EpochReplay:
-    """(sender id, message id) -> SEALED | OPENED bits, for one epoch."""
+    """One epoch's replay state: (sender id, message id) to SEALED and OPENED bits; ``closed`` once full."""
 
     __slots__ = ("seen", "closed")
 
@@ -28,7 +28,8 @@ class EpochReplay:
 
 
 class ReplayState:
-    """Every call names the room's latest held epoch: state is kept for the newest `live_epochs`."""
+    """Every call names the room's latest held epoch: state is kept for the newest ``live_epochs``, each of
+    at most ``capacity`` entries. Raises ValueError for a capacity or live_epochs below 1."""
 
     __slots__ = ("capacity", "live_epochs", "_rooms")
 
@@ -55,16 +56,21 @@ class ReplayState:
         return epochs.setdefault(epoch, EpochReplay())
 
     def check_open(self, room_id: str, epoch: int, latest: int, sender_id: str, message_id: str) -> None:
-        """Raises E_STALE or E_REPLAY and changes nothing."""
+        """Changes nothing. Raises StaleEpochError (E_STALE) for a dropped or closed epoch, ReplayError
+        (E_REPLAY) for a message already opened."""
         state = self._peek(room_id, epoch, latest)
         if state is not None and state.seen.get((sender_id, message_id), 0) & OPENED:
             raise ReplayError(f"message {message_id!r} from {sender_id!r} in epoch {epoch} was already opened")
 
     def record_open(self, room_id: str, epoch: int, latest: int, sender_id: str, message_id: str) -> None:
+        """Marks a message opened, dropping the room's epochs out of the live window. Raises StaleEpochError
+        (E_STALE) for a dropped or closed epoch (check_open first)."""
         self._mark(self._epoch(room_id, epoch, latest), (sender_id, message_id), OPENED)
 
     def reserve_seal(self, room_id: str, epoch: int, sender_id: str, message_id: str) -> None:
-        """A sealer never reuses an id in an epoch: receivers would drop the second message as a replay."""
+        """A sealer never reuses an id in an epoch: receivers would drop the second message as a replay.
+        Raises PolicyError (E_POLICY) for an id already seen in the epoch, StaleEpochError (E_STALE) for a
+        closed epoch."""
         state = self._epoch(room_id, epoch, epoch)
         if (sender_id, message_id) in state.seen:
             raise PolicyError(f"message id {message_id!r} was already used in epoch {epoch}: choose another")
@@ -83,12 +89,15 @@ class ReplayState:
             state.closed = False
 
     def forget_room(self, room_id: str) -> None:
+        """Drops the replay state of every epoch of a room."""
         self._rooms.pop(room_id, None)
 
     def dump(self) -> dict[str, list[list[object]]]:
+        """The whole state, sorted, for a key ring file: room to ``[epoch, closed, [[sender, id, bits], ...]]``."""
         return {room: [[e, s.closed, [[a, b, bits] for (a, b), bits in sorted(s.seen.items())]]
                        for e, s in sorted(epochs.items())] for room, epochs in sorted(self._rooms.items())}
 
     def restore(self, room_id: str, epoch: int, closed: bool, seen: dict[tuple[str, str], int]) -> None:
+        """Sets one epoch's state as dump() wrote it; checks nothing."""
         state = self._rooms.setdefault(room_id, {}).setdefault(epoch, EpochReplay())
         state.seen, state.closed = seen, closed

@@ -28,22 +28,25 @@ from .members import MemberProof
 
 @dataclass(frozen=True)
 class Rotation:
-    """The outputs of one change: the bundle (slices and announcement from it), history for joiners."""
+    """The outputs of one change: the bundle (slices and announcement from it), history for joiners
+    (joiner id to its history bundle, when history was shared)."""
 
     bundle: Bundle
     history: dict[str, HistoryBundle] = field(default_factory=dict)
 
     @property
     def epoch(self) -> int:
+        """The new epoch's number."""
         return self.bundle.header.epoch
 
     def announcement(self) -> Announcement:
+        """The new epoch's announcement, for participants who keep the chain but are not members."""
         return self.bundle.announcement()
 
 
 class Room:
-    """The state of a room as its key ring's newest epoch says. Raises E_POLICY if that epoch's key or
-    full roster is not held (accept the full bundle first)."""
+    """The state of a room as its key ring's newest epoch says. Raises PolicyError (E_POLICY) if the room,
+    or that epoch's key or full roster, is not held (accept the full bundle first)."""
 
     def __init__(self, keyring: KeyRing, room_id: str) -> None:
         self.keyring = keyring
@@ -71,18 +74,22 @@ class Room:
 
     @property
     def admins(self) -> tuple[str, ...]:
+        """The ids of the current epoch's admins, sorted."""
         return tuple(a for a, _ in self._record.header.admins)
 
     @property
     def policy(self) -> RoomPolicy:
+        """The current epoch's signed policy."""
         return self._record.header.policy
 
     @property
     def suite(self) -> Suite:
+        """The current epoch's message suite."""
         return self._record.header.suite
 
     @property
     def kem(self) -> WrapKem:
+        """The current epoch's key-wrapping KEM."""
         return self._record.header.kem
 
     @classmethod
@@ -90,7 +97,8 @@ class Room:
                suite: Suite = DEFAULT_SUITE, kem: WrapKem = WrapKem.X25519, policy: RoomPolicy | None = None,
                admins: Iterable[str] = (), progress: Progress | None = None) -> tuple[Room, Rotation]:
         """A new room at epoch 1 whose creator is an admin (with the members named in admins).
-        Raises E_POLICY for a room the key ring holds or a member whose pinned identity differs."""
+        Raises PolicyError (E_POLICY) for a room the key ring holds, a member whose pinned identity differs,
+        or admins who are not members (or not 1 to 32)."""
         room_id = check_id(room_id, "room_id")
         owner = keyring.owner.public
         everyone = _check_pins(keyring, {m.participant_id: m for m in members} | {owner.participant_id: owner})
@@ -105,7 +113,11 @@ class Room:
 
     def add(self, joiners: Iterable[PublicIdentity], *, share_history: Sequence[int] = (),
             progress: Progress | None = None) -> Rotation:
-        """Adds members and rotates. share_history lists past epochs whose keys each joiner receives."""
+        """Adds members and rotates. With share_history, each joiner gets a history bundle with the keys of the
+        listed past epochs (the epochs between them and the joiners' first go as links only, to reach the chain).
+        Raises PolicyError (E_POLICY) for a joiner already a member, a pinned identity that differs, a listed
+        epoch that is not a past one or whose key or full roster is not held, or an owner who may not rotate;
+        UnknownKeyError (E_UNKNOWN_KEY) for an epoch to share that is not held at all."""
         self._sync()
         joiners = list(joiners)
         for joiner in joiners:
@@ -116,7 +128,8 @@ class Room:
                             progress=progress)
 
     def remove(self, participant_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
-        """Removes members (and their admin role); always rotates, so they read nothing sealed afterwards."""
+        """Removes members (and their admin role); always rotates, so they read nothing sealed afterwards.
+        Raises PolicyError (E_POLICY) for the owner itself, an id that is not a member, or no admin left."""
         self._sync()
         leaving = set(participant_ids)
         if self.keyring.owner.participant_id in leaving:
@@ -128,12 +141,15 @@ class Room:
         return self._rotate({p: m for p, m in self.members.items() if p not in leaving}, admins, progress=progress)
 
     def rotate(self, *, progress: Progress | None = None) -> Rotation:
-        """A new epoch with the same members, admins and policy."""
+        """A new epoch with the same members, admins and policy. Raises PolicyError (E_POLICY) if the owner
+        is not an admin and the room's members may not rotate."""
         self._sync()
         return self._rotate(dict(self.members), self._record.header.admins, progress=progress)
 
     def set_admins(self, admin_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
-        """Replaces the admin set (members only, 1 to 32) and rotates. Only an admin may."""
+        """Replaces the admin set (members only, 1 to 32) and rotates. Only an admin may. Raises PolicyError
+        (E_POLICY) for admins who are not members or not 1 to 32, and refuses a non-admin's change (E_POLICY;
+        UnauthorizedError, E_UNAUTHORIZED, where members may rotate)."""
         self._sync()
         return self._rotate(dict(self.members), _admins(self.members, set(admin_ids)), progress=progress)
 
@@ -141,7 +157,8 @@ class Room:
                       kem: WrapKem | None = None, allow_downgrade: bool = False,
                       progress: Progress | None = None) -> Rotation:
         """Changes the signed policy, suite or KEM and rotates. Going from X-Wing to classic wrapping
-        needs allow_downgrade=True, and members see the DOWNGRADE flag in the header."""
+        needs allow_downgrade=True (else PolicyError, E_POLICY), and members see the DOWNGRADE flag in the
+        header. A non-admin changing them is refused (E_POLICY; E_UNAUTHORIZED where members may rotate)."""
         self._sync()
         new_kem = self.kem if kem is None else WrapKem(kem)
         downgrade = self.kem is WrapKem.MLKEM768_X25519 and new_kem is WrapKem.X25519
@@ -174,16 +191,13 @@ class Room:
         plan = Plan(header.epoch_hash(), policy or header.policy, _admins(members, {a for a, _ in admins}),
                     downgrade, self._authority(previous))
         key = RoomKey.generate(room_id=self.room_id, epoch=self.epoch + 1, suite=header.suite if suite is None else suite)
-        shared = [self._shared(e, key.epoch) for e in range(min(share), key.epoch)] if share else []
+        shared = self._share_plan(set(share), key.epoch)
         bundle = build_bundle(owner, key, list(members.values()), kem=header.kem if kem is None else kem,
                               issued_at=int(time.time()), plan=plan, progress=progress)
         history = {j.participant_id: build_history(owner, j, shared, room_id=self.room_id, anchor_epoch=key.epoch,
                                                    kem=bundle.header.kem, issued_at=int(time.time()),
                                                    sharer_proof=bundle.proof_for(owner.participant_id))
                    for j in joiners} if share else {}
-        for e in share:
-            if shared[e - min(share)].key is None:
-                raise PolicyError(f"epoch {e} cannot be shared: its key or member list is not held")
         self.keyring.accept(bundle)
         self.epoch, self.members, self._header = key.epoch, members, bundle.header.to_bytes()
         _pin(self.keyring, members.values())
@@ -200,14 +214,24 @@ class Room:
         index = [e.participant_id for e in entries].index(owner.participant_id)
         return MemberProof(entries[index], index, tuple(merkle.Tree([e.leaf() for e in entries]).path(index)))
 
-    def _shared(self, epoch: int, anchor: int) -> SharedEpoch:
-        if not 1 <= epoch < anchor:
-            raise PolicyError(f"epoch {epoch} cannot be shared: it is not a past epoch")
-        record = self.keyring.record(self.room_id, epoch)
-        if record.key is None or not record.complete:
-            return SharedEpoch(record.header_bytes, None, ())
-        return SharedEpoch(record.header_bytes, record.key, tuple(record.roster.values()))
-
+    def _share_plan(self, share: set[int], anchor: int) -> list[SharedEpoch]:
+        """The entries of a history bundle: the listed epochs with their keys, the ones between as links only.
+        Raises E_POLICY for an epoch that is not a past one or whose key or full roster is not held."""
+        if not share:
+            return []
+        wrong = sorted(e for e in share if not 1 <= e < anchor)
+        if wrong:
+            raise PolicyError(f"epochs {wrong} cannot be shared: only past epochs can")
+        plan = []
+        for epoch in range(min(share), anchor):
+            record = self.keyring.record(self.room_id, epoch)
+            if epoch not in share:
+                plan.append(SharedEpoch(record.header_bytes, None, ()))
+            elif record.key is None or not record.complete:
+                raise PolicyError(f"epoch {epoch} cannot be shared: its key or member list is not held")
+            else:
+                plan.append(SharedEpoch(record.header_bytes, record.key, tuple(record.roster.values())))
+        return plan
 
 def _admins(members: dict[str, PublicIdentity], admin_ids: set[str]) -> tuple[Admin, ...]:
     missing = admin_ids - set(members)

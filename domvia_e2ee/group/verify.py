@@ -30,14 +30,17 @@ Delivery = Bundle | Slice | Announcement
 
 @dataclass(frozen=True)
 class Decision:
-    """What one accepted input changes: a new epoch record, or what a held epoch gains."""
+    """What one accepted input changes: a new epoch record, or what a held epoch gains. ``kind`` is
+    "bundle", "slice", "link" or "roster"."""
 
     kind: str
     record: EpochRecord
 
 
 def rotator_of(item: Delivery) -> tuple[RosterEntry, MemberProof]:
-    """Step 2: the rotator's keys, from the structure itself."""
+    """Step 2: the rotator's roster entry and member proof, from the structure itself. Raises
+    UnauthorizedError (E_UNAUTHORIZED) for a bundle not listing its rotator, FormatError (E_FORMAT) for a
+    rotator proof of another id."""
     header = item.header
     if isinstance(item, Bundle):
         index = item.index_of(header.rotator_id)
@@ -50,13 +53,15 @@ def rotator_of(item: Delivery) -> tuple[RosterEntry, MemberProof]:
 
 
 def check_signature(signed: SignedHeader, rotator: RosterEntry) -> None:
-    """Step 3."""
+    """Step 3: the header's signature under the rotator's key. Raises InvalidKeyError (E_BAD_KEY) for an
+    unusable Ed25519 key, AuthenticationError (E_AUTH) for a bad signature."""
     curves.check_ed25519_public(rotator.ed25519, "rotator.ed25519")
     curves.verify(rotator.ed25519, signed.signature, signed.header.signed_bytes())
 
 
 def check_tree(item: Delivery) -> None:
-    """Step 4: the member list (bundle) or the rotator's path (slice, announcement) matches the root."""
+    """Step 4: the member list (bundle) or the rotator's path (slice, announcement) matches the root.
+    Raises AuthenticationError (E_AUTH) if not."""
     header = item.header
     if isinstance(item, Bundle):
         ok = hmac.compare_digest(item.tree().root, header.root)
@@ -67,6 +72,8 @@ def check_tree(item: Delivery) -> None:
 
 
 def was_member(previous: EpochRecord, who: RosterEntry, authority: MemberProof | None) -> bool:
+    """Whether ``who`` (id and fingerprint) was a member of ``previous``: in its roster or, for a partial
+    roster only, proved by ``authority`` against its root."""
     listed = previous.member(who.participant_id)
     if listed is not None:
         return hmac.compare_digest(listed.fingerprint, who.fingerprint)
@@ -78,7 +85,8 @@ def was_member(previous: EpochRecord, who: RosterEntry, authority: MemberProof |
 
 def authorise_extend(header: EpochHeader, rotator: RosterEntry, authority: MemberProof | None,
                      previous: EpochRecord) -> None:
-    """Step 6: an admin of E - 1, or (where E - 1 allows it) a member who changes no governance."""
+    """Step 6: an admin of E - 1, or (where E - 1 allows it) a member who changes no governance.
+    Raises UnauthorizedError (E_UNAUTHORIZED) otherwise."""
     before = previous.header
     if before.is_admin(rotator.participant_id, rotator.fingerprint):
         return
@@ -91,12 +99,16 @@ def authorise_extend(header: EpochHeader, rotator: RosterEntry, authority: Membe
 
 
 def check_downgrade(header: EpochHeader, before: EpochHeader) -> None:
+    """Raises DowngradeError (E_DOWNGRADE) unless the DOWNGRADE flag is set exactly when the KEM goes from
+    X-Wing to classic."""
     lowers = before.kem is WrapKem.MLKEM768_X25519 and header.kem is WrapKem.X25519
     if lowers != bool(header.flags & Flag.DOWNGRADE):
         raise DowngradeError("the KEM goes from X-Wing to classic only with the DOWNGRADE flag, and only then")
 
 
 def authorise_join(header: EpochHeader, rotator: RosterEntry, anchors: set[bytes]) -> None:
+    """Joining (no epoch held): the rotator is a trust anchor and in the header's admin set. Raises
+    UnauthorizedError (E_UNAUTHORIZED) otherwise."""
     if rotator.fingerprint not in anchors:
         raise UnauthorizedError(f"{rotator.participant_id!r} is not an admin trusted to let you join this room")
     if not header.is_admin(rotator.participant_id, rotator.fingerprint):
@@ -104,7 +116,9 @@ def authorise_join(header: EpochHeader, rotator: RosterEntry, anchors: set[bytes
 
 
 def fork_or_unauthorised(item: Delivery, rotator: RosterEntry, held: Epochs, mine: EpochRecord) -> Exception:
-    """A different header for a held epoch: a fork if it was authorised, else just unauthorised."""
+    """A different header for a held epoch: a fork if it was authorised, else just unauthorised.
+    Returns, not raises, the error: ForkError (E_FORK) with header evidence, UnauthorizedError
+    (E_UNAUTHORIZED), or StaleEpochError (E_STALE) when the held epoch came from history."""
     header = item.header
     previous = held.get(header.epoch - 1)
     try:
@@ -121,13 +135,18 @@ def fork_or_unauthorised(item: Delivery, rotator: RosterEntry, held: Epochs, min
 
 
 def announce(item: Delivery, rotator: RosterEntry) -> bytes:
+    """The delivery's announcement bytes, as fork evidence."""
     if isinstance(item, Bundle):
         return item.announcement().to_bytes()
     return Announcement(item.signed, item.rotator).to_bytes()
 
 
 def accept_delivery(owner: Identity, item: Delivery, held: Epochs, anchors: set[bytes]) -> Decision:
-    """Steps 2 to 9 of spec/bundle.md for one bundle, slice or announcement."""
+    """Steps 2 to 9 of spec/bundle.md for one bundle, slice or announcement: the Decision to commit.
+    Raises GapError (E_GAP) for an epoch past the next one, StaleEpochError (E_STALE) for one before the
+    first held or already held, ForkError (E_FORK) for a header not building on the chain or another
+    header of a held epoch, and what the steps raise (E_FORMAT, E_AUTH, E_BAD_KEY, E_UNAUTHORIZED,
+    E_DOWNGRADE, E_NOT_RECIPIENT)."""
     header = item.header
     rotator, rotator_proof = rotator_of(item)
     check_signature(item.signed, rotator)
@@ -179,6 +198,7 @@ def _with_roster(mine: EpochRecord, bundle: Bundle) -> EpochRecord:
 
 
 def roster_of(bundle: Bundle) -> dict[str, RosterEntry]:
+    """A bundle's full roster: participant id to roster entry."""
     return {m.participant_id: m.entry for m in bundle.members}
 
 
@@ -231,7 +251,9 @@ def _unwrap(owner: Identity, header: EpochHeader, wrapped: bytes) -> RoomKey:
 
 
 def accept_member_proof(proof: MemberProof, record: EpochRecord) -> RosterEntry:
-    """A sender's proof for a held epoch: what it adds to the roster (spec/bundle.md, last paragraph)."""
+    """A sender's proof for a held epoch: what it adds to the roster (spec/bundle.md, last paragraph).
+    Raises AuthenticationError (E_AUTH) for a proof that does not verify against the epoch's root, or
+    that lists a known member with another fingerprint."""
     if not proof.verifies(record.header.member_count, record.header.root):
         raise AuthenticationError()
     listed = record.member(proof.entry.participant_id)
