@@ -297,13 +297,14 @@ export class KeyRing {
     const rec = room.epochs.get(room.latest);
     if (!rec.roomKey) throw new NotMemberError('the latest epoch is held as a link');
     const state = room.replay.state(room.latest, room.latest);
-    if (state.closed) throw new PolicyError("the epoch's replay state is closed: rotate");
-    if (rec.sealed >= MESSAGE_BOUND) throw new KeyExhaustedError("the owner's nonce budget for the epoch is spent: rotate");
+    // order (not in the spec; the reference's, learnt as a black box): closed replay state, reused id, nonce budget
+    if (state.closed) throw new StaleError("the epoch's replay state is closed: rotate");
     let id = messageId;
     if (id === undefined || id === null) {
       do id = b64uEncode(randomBytes(16));
       while (state.has(this.#owner.id, id));
     } else if (state.has(this.#owner.id, id)) throw new PolicyError('this message id was already sealed or opened in the epoch');
+    if (rec.sealed >= MESSAGE_BOUND) throw new KeyExhaustedError("the owner's nonce budget for the epoch is spent: rotate");
     // every check (and the sealing itself) before any count or id is recorded: a refused seal changes nothing
     const msg = sealMessageWithNonce(
       rec.roomKey, content,
@@ -332,6 +333,7 @@ export class KeyRing {
       }
       const rec = ring.#rooms.get(roomId)?.epochs.get(epoch);
       if (!rec) throw new UnknownKeyError('the epoch is not held');
+      if (!rec.roomKey) throw new FormatError('count', 'an epoch held as a link has no nonce budget');
       rec.sealed = count;
     };
   }
@@ -367,7 +369,8 @@ export function _sealWithNonce(ring, roomId, content, opts, nonce) {
 
 /**
  * Conformance hook (`session` step `set_sealed`): set the owner's sealed count of a held epoch, as a key ring restored
- * from its file (spec/files.md, epoch record `sealed`) would. E_FORMAT outside 0..2^32, E_UNKNOWN_KEY when not held.
+ * from its file (spec/files.md, epoch record `sealed`) would. E_FORMAT outside 0..2^32 or for a link (no key, no
+ * budget), E_UNKNOWN_KEY when not held.
  */
 export function _setSealed(ring, roomId, epoch, count) {
   setSealedHook(ring, roomId, epoch, count);

@@ -38,10 +38,9 @@ export class EpochReplay {
     if (bits & OPENED) throw new ReplayError();
     this.#seen.set(k, bits | OPENED);
   }
-  /** A sealed id (the caller checked `has` and `closed`). */
+  /** Record an id P sealed (the sealer checked `closed` and `has` first: E_STALE, E_POLICY). */
   recordSealed(senderId, messageId) {
     const k = pair(senderId, messageId);
-    if (!this.#seen.has(k) && this.closed) throw new StaleError("the epoch's replay state is closed");
     this.#seen.set(k, (this.#seen.get(k) ?? 0) | SEALED);
   }
 }
