@@ -62,6 +62,26 @@ test('the nonce budget: 2^32 seals per epoch, counted per epoch record, reset by
   assert.equal(await codeOf(() => _setSealed(bob, 'room', 1, 1.5)), 'E_FORMAT');
   assert.equal(await codeOf(() => _setSealed(bob, 'room', 3, 0)), 'E_UNKNOWN_KEY');
   assert.equal(await codeOf(() => _setSealed(bob, 'elsewhere', 1, 0)), 'E_UNKNOWN_KEY');
+  // a link has no key and no budget
+  const e3 = await epochOf({ rotator: ids.alice, members: [ids.alice], prev: e2 });
+  await bob.accept(e3.bundle);
+  assert.equal(await codeOf(() => _setSealed(bob, 'room', 3, 0)), 'E_FORMAT');
+});
+
+test('sealing refuses, in this order: a closed replay state (E_STALE), a reused id (E_POLICY), a spent budget', async () => {
+  const ids = await people(['alice', 'bob']);
+  const e1 = await epochOf({ rotator: ids.alice, members: [ids.alice, ids.bob] });
+  const bob = ringFor(ids.bob, ids.alice, 'room', { replayCapacity: 2 });
+  await bob.accept(e1.bundle);
+  bob.seal('room', enc('one'), { messageId: 'b-1' });
+  _setSealed(bob, 'room', 1, BOUND);
+  assert.equal(await codeOf(() => bob.seal('room', enc('two'), { messageId: 'b-1' })), 'E_POLICY');
+  assert.equal(await codeOf(() => bob.seal('room', enc('two'), { messageId: 'b-2' })), 'E_KEY_EXHAUSTED');
+  _setSealed(bob, 'room', 1, 1);
+  bob.seal('room', enc('two'), { messageId: 'b-2' }); // the set is full now: sealed ids count
+  assert.equal(await codeOf(() => bob.seal('room', enc('three'), { messageId: 'b-1' })), 'E_STALE');
+  _setSealed(bob, 'room', 1, BOUND);
+  assert.equal(await codeOf(() => bob.seal('room', enc('three'), { messageId: 'b-3' })), 'E_STALE');
 });
 
 test('replay entries: an own sealed message opens live once; ids opened or sealed are refused for sealing', async () => {
