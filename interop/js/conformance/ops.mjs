@@ -23,7 +23,8 @@ import { keysOf } from '../src/memberproof.mjs';
 import { _buildHistory } from '../src/history.mjs';
 import { _sealWithNonce, openParsed, encodeHeader } from '../src/message.mjs';
 import { AttachmentSealer } from '../src/attachment.mjs';
-import { FormatError, NotRecipientError } from '../src/errors.mjs';
+import { DomviaError, FormatError, NotRecipientError } from '../src/errors.mjs';
+import { _sealWithNonce as ringSealWithNonce, _setSealed } from '../src/keyring.mjs';
 import { LABELS } from '../src/wrap.mjs';
 import { concat } from '../src/encoding.mjs';
 import { AAD_MESSAGE } from '../src/labels.mjs';
@@ -90,6 +91,34 @@ function openedOutput(o, withRoom) {
     out.epoch = o.epoch;
   }
   return out;
+}
+
+/** One step of the `session` op (spec/conformance.md): its result, or a thrown error. */
+async function sessionStep(ring, step) {
+  if (step === null || typeof step !== 'object') throw new FormatError('steps', 'a step is an object');
+  if ('accept' in step) {
+    const r = await ring.accept(hex(step.accept, 'accept'));
+    return { accepted: { room_id: r.roomId, epochs: r.epochs, kind: r.kind, identity_changes: r.identityChanges } };
+  }
+  if ('open' in step) {
+    const o = ring.open(messageInput(step.open), { checkReplay: step.check_replay !== false });
+    return { opened: openedOutput(o, true) };
+  }
+  if ('seal' in step) {
+    const p = step.seal;
+    if (typeof p?.message_id !== 'string') throw new FormatError('message_id', 'the seal step names its message id');
+    const msg = ringSealWithNonce(
+      ring, p.room_id, hex(p.content, 'content'), { messageId: p.message_id, contentType: 'text/plain', padded: true, signed: true },
+      hex(p.nonce, 'nonce'),
+    );
+    return { sealed: { binary: toHex(msg.toBinary()) } };
+  }
+  if ('set_sealed' in step) {
+    const p = step.set_sealed;
+    _setSealed(ring, p.room_id, p.epoch, p.count);
+    return { set: true };
+  }
+  throw new UnsupportedError('unknown session step');
 }
 
 const OPS = {
@@ -216,19 +245,25 @@ const OPS = {
     }
     const results = [];
     for (const step of i.steps) {
-      if ('accept' in step) {
-        const r = await ring.accept(hex(step.accept, 'accept'));
-        results.push({ accepted: { room_id: r.roomId, epochs: r.epochs, kind: r.kind } });
-      } else if ('open' in step) {
-        const o = ring.open(messageInput(step.open), { checkReplay: step.check_replay !== false });
-        results.push({ opened: openedOutput(o, true) });
+      if (step.may_fail === true) {
+        // the step's error is its result and the session goes on: the key ring refuses atomically (a refused
+        // input changes nothing), so no snapshot is taken here
+        try {
+          results.push(await sessionStep(ring, step));
+        } catch (e) {
+          if (!(e instanceof DomviaError)) throw e;
+          results.push({ error: e.code });
+        }
       } else {
-        throw new UnsupportedError('unknown session step');
+        results.push(await sessionStep(ring, step));
       }
     }
     return {
       results,
-      held: ring.held().map((h) => ({ room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: h.secret ? toHex(h.secret) : null })),
+      held: ring.held().map((h) => ({
+        room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: h.secret ? toHex(h.secret) : null,
+        members: h.members, complete: h.complete,
+      })),
     };
   },
 

@@ -2,7 +2,7 @@
 // per-epoch replay state; accepting group-state structures (chain.mjs, historychain.mjs) and opening in spec order.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { b64uEncode, compareAscii, toHex } from './encoding.mjs';
-import { AuthError, FormatError, ForkError, NotMemberError, PolicyError, StaleError, UnauthorizedError, UnknownKeyError, UnknownSenderError } from './errors.mjs';
+import { AuthError, FormatError, ForkError, KeyExhaustedError, NotMemberError, PolicyError, StaleError, UnauthorizedError, UnknownKeyError, UnknownSenderError } from './errors.mjs';
 import { ed25519VerifyStrict, validateEd25519Public } from './ed25519.mjs';
 import { parseAnnouncement, parseBundle, parseSlice } from './bundle.mjs';
 import { checkMemberProof, checkRotation, evidenceOf, sameBytes } from './chain.mjs';
@@ -11,7 +11,7 @@ import { parseHistory } from './history.mjs';
 import { PublicIdentity } from './identity.mjs';
 import { MAGIC_BUNDLE, MAGIC_EPOCH, MAGIC_HISTORY, MAGIC_MEMBER_PROOF, MAGIC_SLICE } from './labels.mjs';
 import { parseMemberProofFile } from './memberproof.mjs';
-import { SealCounter, SealedMessage, _sealWithNonce, openParsed } from './message.mjs';
+import { MESSAGE_BOUND, SealedMessage, _sealWithNonce as sealMessageWithNonce, openParsed } from './message.mjs';
 import { DEFAULT_LIVE_EPOCHS, DEFAULT_REPLAY_CAPACITY, RoomReplay } from './replay.mjs';
 import { rotate, shareHistory } from './rotation.mjs';
 
@@ -27,12 +27,16 @@ function senderOf(keys) {
   return { id: keys.id, verify: (m, s) => ed25519VerifyStrict(keys.ed25519, m, s) };
 }
 
+// Hooks for the conformance vectors (a fixed nonce; a sealed count as restored from a key ring file), assigned in
+// KeyRing's static block so that they reach its private state; exported below, not from index.mjs.
+let sealWithNonceHook;
+let setSealedHook;
+
 export class KeyRing {
   #owner;
   #directory = new Map(); // id -> PublicIdentity (pinned)
   #anchors = new Map(); // room id -> Set of fingerprint hex (joining only)
   #rooms = new Map(); // room id -> {epochs: Map epoch -> record, first, latest, evidence, replay}
-  #counter = new SealCounter();
   #replayOptions;
 
   /** owner: the Identity this key ring belongs to. allowUnsigned: unsigned mode (bots) on. */
@@ -103,14 +107,21 @@ export class KeyRing {
     return [...(this.#rooms.get(roomId)?.evidence ?? [])];
   }
 
-  /** Every held (room, epoch): key id (the header's) and secret (null for a link), sorted by room id then epoch. */
+  /**
+   * Every held (room, epoch), sorted by room id then epoch: key id (the header's), secret (null for a link), the ids of
+   * the roster held in byte order (`members`: all members, or those proved so far) and whether it is the whole list
+   * (`complete`).
+   */
   held() {
     const out = [];
     for (const roomId of [...this.#rooms.keys()].sort(compareAscii)) {
       const room = this.#rooms.get(roomId);
       for (const epoch of [...room.epochs.keys()].sort((a, b) => a - b)) {
         const rec = room.epochs.get(epoch);
-        out.push({ roomId, epoch, keyId: rec.header.keyId, secret: rec.roomKey ? rec.roomKey.secret : null });
+        out.push({
+          roomId, epoch, keyId: rec.header.keyId, secret: rec.roomKey ? rec.roomKey.secret : null,
+          members: [...rec.roster.keys()].sort(compareAscii), complete: !!rec.full,
+        });
       }
     }
     return out;
@@ -122,14 +133,17 @@ export class KeyRing {
     for (const item of e.evidence) if (room.evidence.length < MAX_EVIDENCE) room.evidence.push(item);
   }
 
-  /** Roster entries whose id is pinned with another fingerprint: reported, never silently replacing the pin. */
+  /**
+   * Roster entries whose id is pinned with another fingerprint (spec/keyring.md#identities), in byte order: reported,
+   * never silently replacing the pin.
+   */
   #identityChanges(roster) {
     const out = [];
     for (const [id, keys] of roster ?? []) {
       const pinned = this.#directory.get(id);
       if (pinned && !sameBytes(pinned.fingerprint, keys.fingerprint)) out.push(id);
     }
-    return out;
+    return out.sort(compareAscii);
   }
 
   // ------------------------------------------------------------ accepting
@@ -248,7 +262,7 @@ export class KeyRing {
       // 6. replay
       const state = room.replay.state(msg.epoch, room.latest);
       if (!state) throw new StaleError("the epoch's replay state was dropped");
-      state.record(msg.senderId, msg.messageId);
+      state.recordOpened(msg.senderId, msg.messageId);
     }
     rec.used += 1;
     return opened;
@@ -269,29 +283,59 @@ export class KeyRing {
 
   /**
    * Seal with the latest epoch of a room, signed by the owner unless `signed: false`. A given message id already
-   * sealed or opened in the epoch is refused (E_POLICY); ids are generated when none is given.
+   * sealed or opened in the epoch is refused (E_POLICY); ids are generated when none is given. The owner's nonce
+   * budget for the epoch (spec/keys.md#nonce-bound: 2^32 messages) is enforced: past it, E_KEY_EXHAUSTED.
    */
-  seal(roomId, content, { messageId, contentType, padded = true, signed = true } = {}) {
+  seal(roomId, content, opts = {}) {
+    return this.#seal(roomId, content, opts, null);
+  }
+
+  /** `nonce`: null for a fresh random one (the only public path), else the fixed-randomness hook's bytes. */
+  #seal(roomId, content, { messageId, contentType, padded = true, signed = true } = {}, nonce) {
     const room = this.#rooms.get(roomId);
     if (!room?.latest) throw new UnknownKeyError('no epoch held for this room');
     const rec = room.epochs.get(room.latest);
     if (!rec.roomKey) throw new NotMemberError('the latest epoch is held as a link');
     const state = room.replay.state(room.latest, room.latest);
-    if (state.closed) throw new PolicyError("the epoch's replay state is closed: rotate");
+    // order (not in the spec; the reference's, learnt as a black box): closed replay state, reused id, nonce budget
+    if (state.closed) throw new StaleError("the epoch's replay state is closed: rotate");
     let id = messageId;
     if (id === undefined || id === null) {
       do id = b64uEncode(randomBytes(16));
       while (state.has(this.#owner.id, id));
-    } else if (state.has(this.#owner.id, id)) throw new PolicyError('this message id was already used in the epoch');
-    const msg = _sealWithNonce(
+    } else if (state.has(this.#owner.id, id)) throw new PolicyError('this message id was already sealed or opened in the epoch');
+    if (rec.sealed >= MESSAGE_BOUND) throw new KeyExhaustedError("the owner's nonce budget for the epoch is spent: rotate");
+    // every check (and the sealing itself) before any count or id is recorded: a refused seal changes nothing
+    const msg = sealMessageWithNonce(
       rec.roomKey, content,
-      { senderId: this.#owner.id, messageId: id, contentType, padded, signer: signed ? this.#owner : null, counter: this.#counter },
-      randomBytes(rec.roomKey.suite.nonceLength),
+      { senderId: this.#owner.id, messageId: id, contentType, padded, signer: signed ? this.#owner : null },
+      nonce ?? randomBytes(rec.roomKey.suite.nonceLength),
     );
-    state.record(this.#owner.id, id);
+    state.recordSealed(this.#owner.id, id);
     rec.sealed += 1;
     rec.used += 1;
     return msg;
+  }
+
+  /** The owner's count of messages sealed in a held epoch (its nonce budget spent), or null when not held. */
+  sealedCount(roomId, epoch) {
+    return this.#rooms.get(roomId)?.epochs.get(epoch)?.sealed ?? null;
+  }
+
+  static {
+    sealWithNonceHook = (ring, roomId, content, opts, nonce) => {
+      if (!(nonce instanceof Uint8Array)) throw new FormatError('nonce', 'not bytes');
+      return ring.#seal(roomId, content, opts, nonce);
+    };
+    setSealedHook = (ring, roomId, epoch, count) => {
+      if (!Number.isSafeInteger(count) || count < 0 || count > MESSAGE_BOUND) {
+        throw new FormatError('count', 'a sealed count is an integer from 0 to 2^32');
+      }
+      const rec = ring.#rooms.get(roomId)?.epochs.get(epoch);
+      if (!rec) throw new UnknownKeyError('the epoch is not held');
+      if (!rec.roomKey) throw new FormatError('count', 'an epoch held as a link has no nonce budget');
+      rec.sealed = count;
+    };
   }
 
   // ------------------------------------------------------------ rotating and sharing
@@ -313,4 +357,21 @@ export class KeyRing {
     if (!rec) return false;
     return rec.used >= rec.header.maxMessages || BigInt(now) >= rec.header.issuedAt + BigInt(rec.header.maxAgeSeconds);
   }
+}
+
+/**
+ * Conformance hook (spec/conformance.md `session` step `seal`): KeyRing.seal with a given nonce. A conforming
+ * application never chooses a nonce; not exported from index.mjs.
+ */
+export function _sealWithNonce(ring, roomId, content, opts, nonce) {
+  return sealWithNonceHook(ring, roomId, content, opts, nonce);
+}
+
+/**
+ * Conformance hook (`session` step `set_sealed`): set the owner's sealed count of a held epoch, as a key ring restored
+ * from its file (spec/files.md, epoch record `sealed`) would. E_FORMAT outside 0..2^32 or for a link (no key, no
+ * budget), E_UNKNOWN_KEY when not held.
+ */
+export function _setSealed(ring, roomId, epoch, count) {
+  setSealedHook(ring, roomId, epoch, count);
 }

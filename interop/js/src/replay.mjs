@@ -8,8 +8,12 @@ export const DEFAULT_LIVE_EPOCHS = 16;
 // '\n' cannot occur in an id, so the pair encoding is unambiguous.
 const pair = (senderId, messageId) => `${senderId}\n${messageId}`;
 
+// Bits of an entry, as in the key ring file's replay state (spec/files.md): sealed here, opened.
+export const SEALED = 1;
+export const OPENED = 2;
+
 export class EpochReplay {
-  #seen = new Set();
+  #seen = new Map(); // pair -> bits
   constructor(capacity = DEFAULT_REPLAY_CAPACITY) {
     this.capacity = capacity;
   }
@@ -19,15 +23,25 @@ export class EpochReplay {
   get size() {
     return this.#seen.size;
   }
+  /** The pair was sealed here or opened: a sealer refuses it as a given id (E_POLICY). */
   has(senderId, messageId) {
     return this.#seen.has(pair(senderId, messageId));
   }
-  /** Step 6 of spec/keyring.md#opening: E_STALE when closed, E_REPLAY when seen, else record. */
-  record(senderId, messageId) {
+  /**
+   * Step 6 of spec/keyring.md#opening: E_STALE when closed, E_REPLAY when already opened, else record. A pair only
+   * sealed here (P's own message coming back) opens once: the state is "opened live, and ids P sealed".
+   */
+  recordOpened(senderId, messageId) {
     if (this.closed) throw new StaleError("the epoch's replay state is closed");
     const k = pair(senderId, messageId);
-    if (this.#seen.has(k)) throw new ReplayError();
-    this.#seen.add(k);
+    const bits = this.#seen.get(k) ?? 0;
+    if (bits & OPENED) throw new ReplayError();
+    this.#seen.set(k, bits | OPENED);
+  }
+  /** Record an id P sealed (the sealer checked `closed` and `has` first: E_STALE, E_POLICY). */
+  recordSealed(senderId, messageId) {
+    const k = pair(senderId, messageId);
+    this.#seen.set(k, (this.#seen.get(k) ?? 0) | SEALED);
   }
 }
 

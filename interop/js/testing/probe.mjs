@@ -31,8 +31,9 @@ async function epoch({ rotator, members, prev = null, kem = 1, flags, admins, su
 }
 const h = (b) => toHex(b);
 const cases = [];
-async function session(id, description, owner, steps, { directory = [], anchors = [{ room_id: 'room', id: 'alice' }], allowUnsigned = false } = {}) {
+async function session(id, description, owner, steps, { directory = [], anchors = [{ room_id: 'room', id: 'alice' }], allowUnsigned = false, replayCapacity } = {}) {
   const input = { owner: privOf.get(owner), allow_unsigned: allowUnsigned, directory: directory.map((d) => d.public.toObject()), anchors, steps };
+  if (replayCapacity !== undefined) input.replay_capacity = replayCapacity;
   await add(id, description, 'session', input);
 }
 async function add(id, description, op, input) {
@@ -211,6 +212,62 @@ const D = [alice, bob, carol, dave];
     .bytes16(new Uint8Array([...e2.header.bytes, 0])).bytes16(new Uint8Array(0)).u32(0);
   const raw = writeProof(new ByteWriter().bytes(Uint8Array.of(0x44, 0x56, 0x48, 0x02)).bytes(w.finish()).bytes(new Uint8Array(64)), memberProof(e3.bundle, 'alice')).finish();
   await session('history-entry-trailing', 'V8: a history entry header with a trailing byte inside its bytes16', dave, [acc(e3.slices.dave), acc(raw)], { directory: D });
+}
+// Batch 4: the session's seal and set_sealed steps, may_fail, identity changes (W-rows)
+{
+  const e1 = await epoch({ rotator: alice, members: [alice, bob, carol] });
+  const e2 = await epoch({ rotator: alice, members: [alice, carol], prev: e1 });
+  const seal = (mid, nonce = '11'.repeat(12), room = 'room') => ({ seal: { room_id: room, content: '6869', message_id: mid, nonce } });
+  const setS = (epochN, count, room = 'room') => ({ set_sealed: { room_id: room, epoch: epochN, count } });
+  const mf = (step) => ({ ...step, may_fail: true });
+  const B = 2 ** 32;
+  // W1: the owner's own sealed message, opened live (the server's echo)
+  const first = (await runOp('session', { owner: privOf.get(bob), allow_unsigned: false, directory: [alice.public.toObject()], anchors: [{ room_id: 'room', id: 'alice' }], steps: [acc(e1.bundle), seal('b-1')] })).output;
+  const echo = { open: { binary: first.results[1].sealed.binary }, check_replay: true };
+  await session('seal-then-open-own', 'W1: bob seals b-1, then opens it live (the echo), then again', bob, [acc(e1.bundle), seal('b-1'), mf(echo), mf(echo)], { directory: [alice] });
+  await session('open-own-then-seal', 'W1: bob opens a b-1 he sealed elsewhere, then seals b-1', bob, [acc(e1.bundle), echo, mf(seal('b-1', '22'.repeat(12)))], { directory: [alice] });
+  // W2: exhausted budget and a reused id at once
+  await session('seal-exhausted-and-reused', 'W2: a reused id once the budget is spent', bob, [acc(e1.bundle), seal('b-1'), setS(1, B), seal('b-1', '22'.repeat(12))], { directory: [alice] });
+  await session('seal-budget-boundary', 'W2: 2^32 - 1 sealed: one more, then E_KEY_EXHAUSTED', bob, [acc(e1.bundle), setS(1, B - 1), seal('b-1'), mf(seal('b-2'))], { directory: [alice] });
+  // W3: set_sealed out of range or on an epoch not held, and on a link
+  await session('set-sealed-over', 'W3: set_sealed 2^32 + 1', bob, [acc(e1.bundle), setS(1, B + 1)], { directory: [alice] });
+  await session('set-sealed-negative', 'W3: set_sealed -1', bob, [acc(e1.bundle), setS(1, -1)], { directory: [alice] });
+  await session('set-sealed-not-held', 'W3: set_sealed of epoch 2, not held', bob, [acc(e1.bundle), setS(2, 0)], { directory: [alice] });
+  await session('set-sealed-no-room', 'W3: set_sealed in a room not held', bob, [acc(e1.bundle), setS(1, 0, 'other')], { directory: [alice] });
+  await session('set-sealed-link', 'W3: set_sealed on an epoch held as a link', bob, [acc(e1.bundle), acc(e2.bundle), setS(2, 5)], { directory: [alice] });
+  await session('set-sealed-old-epoch', 'W3: a spent budget in epoch 1 does not stop sealing in epoch 2', carol, [acc(e1.bundle), acc(e2.bundle), setS(1, B), seal('c-1')], { directory: [alice] });
+  // W4: sealing where the latest epoch is a link, in a room not held; a bad nonce length
+  await session('seal-latest-link', 'W4: bob seals after his removal (latest epoch a link)', bob, [acc(e1.bundle), acc(e2.bundle), seal('b-1')], { directory: [alice] });
+  await session('seal-no-room', 'W4: seal in a room not held', bob, [acc(e1.bundle), seal('b-1', '11'.repeat(12), 'other')], { directory: [alice] });
+  await session('seal-short-nonce', 'W4: a nonce of 11 bytes', bob, [acc(e1.bundle), seal('b-1', '11'.repeat(11))], { directory: [alice] });
+  await session('seal-long-nonce', 'W4: a nonce of 24 bytes in an AES-256-GCM epoch', bob, [acc(e1.bundle), seal('b-1', '11'.repeat(24))], { directory: [alice] });
+  // W5: sealing into a closed replay state (capacity 1, one message opened)
+  const fromAlice = _sealWithNonce(e1.roomKey, new Uint8Array([1]), { senderId: 'alice', messageId: 'a-1', contentType: 'text/plain', padded: true, signer: alice }, randomBytes(12));
+  await session('seal-closed', 'W5: capacity 1, alice\'s message opened, then bob seals', bob, [acc(e1.bundle), open(fromAlice), seal('b-1')], { directory: [alice], replayCapacity: 1 });
+  await session('seal-fills', 'W5: capacity 1, bob seals, then alice\'s message opens?', bob, [acc(e1.bundle), seal('b-1'), open(fromAlice)], { directory: [alice], replayCapacity: 1 });
+  await session('seal-closed-reused', 'W5: capacity 1, bob seals b-1, then b-1 again (closed and reused)', bob, [acc(e1.bundle), seal('b-1'), seal('b-1', '22'.repeat(12))], { directory: [alice], replayCapacity: 1 });
+  await session('seal-closed-exhausted', 'W5: capacity 1, alice\'s message opened, budget spent, bob seals', bob, [acc(e1.bundle), open(fromAlice), setS(1, B), seal('b-1')], { directory: [alice], replayCapacity: 1 });
+  await session('seal-exhausted-closed-echo', 'W5: capacity 1, bob seals b-1, then opens its echo (closed)', bob, [acc(e1.bundle), seal('b-1'), mf(echo)], { directory: [alice], replayCapacity: 1 });
+  await session('set-sealed-link-zero', 'W3: set_sealed 0 on an epoch held as a link', bob, [acc(e1.bundle), acc(e2.bundle), setS(2, 0)], { directory: [alice] });
+  await session('set-sealed-fraction', 'W3: set_sealed 1.5', bob, [acc(e1.bundle), setS(1, 1.5)], { directory: [alice] });
+  // W6: another sender's id is not P's
+  await session('seal-others-id', 'W6: bob seals a-1 after opening alice\'s a-1', bob, [acc(e1.bundle), open(fromAlice), seal('a-1')], { directory: [alice] });
+  // W7: identity changes through a slice, a roster fill-in, a member proof, an announcement, a history bundle
+  const carol2 = await person('carol');
+  await session('idchange-slice-then-roster', 'W7: carol pinned otherwise: bob\'s slice, then the full bundle, then carol\'s proof', bob,
+    [acc(e1.slices.bob), acc(e1.bundle), acc(memberProofFile(e1.bundle, 'carol'))], { directory: [alice, carol2] });
+  await session('idchange-slice-then-proof', 'W7: carol pinned otherwise: bob\'s slice, then carol\'s member proof', bob,
+    [acc(e1.slices.bob), acc(memberProofFile(e1.bundle, 'carol'))], { directory: [alice, carol2] });
+  await session('idchange-announcement', 'W7: carol pinned otherwise: the announcement of epoch 2 (a link)', bob,
+    [acc(e1.slices.bob), acc(e2.announcement), acc(e2.bundle)], { directory: [alice, carol2] });
+  // W8: may_fail on a forking step: held unchanged, the session goes on
+  const e2b = await epoch({ rotator: alice, members: [alice, bob, carol], prev: e1 });
+  await session('may-fail-fork', 'W8: a fork under may_fail, then the genuine epoch 2 slice... already held', carol,
+    [acc(e1.bundle), acc(e2.bundle), mf(acc(e2b.slices.carol)), seal('c-1')], { directory: [alice] });
+  // W9: a may_fail step that succeeds, and may_fail false
+  await session('may-fail-ok', 'W9: may_fail on a succeeding step', bob, [mf(acc(e1.bundle)), { ...seal('b-1'), may_fail: false }], { directory: [alice] });
+  await session('may-fail-false-fails', 'W9: may_fail false on a failing step', bob, [acc(e1.bundle), seal('b-1'), { ...seal('b-1'), may_fail: false }], { directory: [alice] });
+  await session('seal-no-id', 'W10: a seal step without message_id', bob, [acc(e1.bundle), { seal: { room_id: 'room', content: '6869', nonce: '11'.repeat(12) } }], { directory: [alice] });
 }
 writeFileSync(process.argv[2] ?? 'probe.json', JSON.stringify({ name: 'probe', version: 1, description: 'JS answers to probe against the reference', cases }, null, 1));
 for (const c of cases) console.log(c.id, c.error ?? JSON.stringify(c.output).slice(0, 150));
