@@ -16,7 +16,7 @@ from .group.keyring import KeyRing
 from .group.replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS
 from .group.members import MemberProof, MemberProofFile, RosterEntry
 from .identity import PublicIdentity
-from .keys import RoomKey
+from .keys import MAX_MESSAGES_PER_SENDER, RoomKey
 from .wrap import WrapKem, _wrap_with_ephemeral
 
 
@@ -124,15 +124,24 @@ def _step(ring: KeyRing, step: Input) -> dict[str, Any]:
                              "identity_changes": list(accepted.identity_changes)}}
     if "seal" in step:
         s = step["seal"]
+        if not isinstance(s, dict) or set(s) != {"room_id", "content", "message_id", "nonce"}:
+            raise FormatError("seal", "needs exactly room_id, content, message_id and nonce")
+        latest = ring.latest_epoch(s["room_id"])
+        nonce = unhex(s["nonce"], "nonce")
+        if latest is not None and len(nonce) != ring.record(s["room_id"], latest).header.suite.nonce_size:
+            raise FormatError("nonce", "wrong size for the epoch's suite")
         sealed_message = ring._seal_from_parts(s["room_id"], unhex(s["content"], "content"), message_id=s["message_id"],
-                                               nonce=unhex(s["nonce"], "nonce"))
+                                               nonce=nonce)
         return {"sealed": {"binary": sealed_message.to_bytes().hex()}}
     if "set_sealed" in step:
         s = step["set_sealed"]
         key = ring.record(s["room_id"], s["epoch"]).key
+        count = s["count"]
         if key is None:
             raise FormatError("set_sealed", "the epoch is held without a key")
-        key._restore_sealed_count(ring.owner.participant_id, s["count"])
+        if type(count) is not int or not 0 <= count <= MAX_MESSAGES_PER_SENDER:
+            raise FormatError("count", f"must be an integer from 0 to {MAX_MESSAGES_PER_SENDER}")
+        key._restore_sealed_count(ring.owner.participant_id, count)
         return {"set": True}
     sealed = message_of(step["open"])
     result = ring.open(sealed, check_replay=step["check_replay"])

@@ -114,6 +114,9 @@ def _leaf(sub: Any, name: str, summary: str) -> argparse.ArgumentParser:
 def _add_outputs(parser: argparse.ArgumentParser, verb: str = "write the new") -> None:
     parser.add_argument("--bundle-out", metavar="FILE", help=f"{verb} signed bundle to FILE")
     parser.add_argument("--slices-dir", metavar="DIR", help=f"{verb} per-member slices to DIR (new or empty)")
+    parser.add_argument("--announcement-out", metavar="FILE",
+                        help=f"{verb} epoch's announcement (signed header, no keys) to FILE: for participants "
+                             "who hold the chain but are not members, such as removed ones")
 
 
 def _duration(text: str) -> int:
@@ -271,6 +274,8 @@ def _stage_outputs(args: argparse.Namespace, rotation: Rotation) -> list[Staged 
             staged.append(Staged(args.bundle_out, rotation.bundle.to_bytes(), mode=PUBLIC_MODE))
         if args.slices_dir:
             staged.append(StagedDirectory(args.slices_dir, _slices(rotation)))
+        if args.announcement_out:
+            staged.append(Staged(args.announcement_out, rotation.announcement().to_bytes(), mode=PUBLIC_MODE))
         if rotation.history:
             files = {member_file_name(p, ".history"): h.to_bytes() for p, h in rotation.history.items()}
             staged.append(StagedDirectory(args.history_dir, files))
@@ -300,6 +305,7 @@ def _report(args: argparse.Namespace, room: Room, rotation: Rotation, extra: dic
     bundle = rotation.bundle
     if wants_json(args):
         emit_ok({**summary(room), **extra, "rotated": True, "bundle_file": args.bundle_out,
+                 "announcement_file": args.announcement_out,
                  "bundle_bytes": len(bundle.to_bytes()), "slices_dir": args.slices_dir,
                  "history_dir": getattr(args, "history_dir", None), "history": sorted(rotation.history)})
         return
@@ -314,6 +320,8 @@ def _report_outputs(args: argparse.Namespace, room: Room, size: int, members: in
         print(f"wrote the signed bundle of epoch {room.epoch} to {args.bundle_out} ({size} bytes)")
     if args.slices_dir:
         print(f"wrote {members} slices to {args.slices_dir}/")
+    if args.announcement_out:
+        print(f"wrote the announcement of epoch {room.epoch} to {args.announcement_out}")
     if not args.bundle_out and not args.slices_dir:
         note(f"the bundle of epoch {room.epoch} is kept in {args.state}; "
              f"write it with `room show --bundle-out FILE` or `--slices-dir DIR`")
@@ -341,14 +349,15 @@ def room_show(args: argparse.Namespace) -> int:
     with keyring_session(args) as session:
         state = storage.load_room_state(args.state, session.ring)
     room = state.room
-    if (args.bundle_out or args.slices_dir) and not state.bundle:
+    if (args.bundle_out or args.slices_dir or args.announcement_out) and not state.bundle:
         raise FileError(args.state, f"does not hold the bundle of epoch {room.epoch}: another admin made it",
                         hint="fetch that bundle from the product server")
     outputs = _stage_outputs(args, Rotation(Bundle.from_bytes(state.bundle))) if state.bundle else []
     storage.commit_all(outputs)
     if wants_json(args):
         emit_ok({**summary(room), "state": args.state, "recovered": state.recovered,
-                 "bundle_file": args.bundle_out, "slices_dir": args.slices_dir})
+                 "bundle_file": args.bundle_out, "slices_dir": args.slices_dir,
+                 "announcement_file": args.announcement_out})
         return 0
     info = summary(room)
     due = ", ".join(info["rotation_due"])
@@ -360,6 +369,6 @@ def room_show(args: argparse.Namespace) -> int:
             ("state", f"{args.state}" + (f" (interrupted rotation {state.recovered})" if state.recovered else ""))]
     for name, value in rows:
         print(f"{name + ':':<14}{value}")
-    if args.bundle_out or args.slices_dir:
+    if args.bundle_out or args.slices_dir or args.announcement_out:
         _report_outputs(args, room, len(state.bundle), len(room.members))
     return 0
