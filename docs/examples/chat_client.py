@@ -15,12 +15,10 @@ alice_ring, bob_ring, carol_ring = KeyRing(alice), KeyRing(bob), KeyRing(carol)
 # [end identities]
 
 # [trust]
-# Each member's client trusts alice for this room, after comparing her safety number out of band,
-# and knows the other members' public identities (to check who signed a message).
+# Each member's client trusts alice to let it join this room, after comparing her safety number out of
+# band. Nothing else: who the other members are (and their keys) comes from alice's signed bundle.
 for ring in (bob_ring, carol_ring):
     ring.trust_admin("room-42", alice.public)
-bob_ring.add_identity(carol.public)
-carol_ring.add_identity(bob.public)
 # [end trust]
 
 # [create]
@@ -76,12 +74,10 @@ except UnknownKeyError as error:
 dave = Identity.generate("dave")
 dave_ring = KeyRing(dave)
 dave_ring.trust_admin("room-42", alice.public)
-dave_ring.add_identity(bob.public)
 
 rotation = room.add([dave.public])  # epoch 3
 for ring in (bob_ring, dave_ring):
     ring.accept(rotation.bundle.to_bytes())
-bob_ring.add_identity(dave.public)
 
 hello = dave_ring.seal("room-42", b"hi all", message_id="msg-3").to_json()
 print(bob_ring.open(hello).plaintext)  # b'hi all'
@@ -91,9 +87,44 @@ except UnknownKeyError as error:
     print("dave:", error.code)  # dave: E_UNKNOWN_KEY
 # [end add]
 
+# [governance]
+# Only an admin changes the room. A member's own bundle is refused by everyone, whatever order the
+# server delivers things in: here bob, who is no admin, tries to rotate the room himself.
+from domvia_e2ee import UnauthorizedError
+from domvia_e2ee.group.bundle import Plan, build_bundle
+from domvia_e2ee.keys import RoomKey
+from domvia_e2ee.wrap import WrapKem
+
+header = bob_ring.header("room-42")
+forged = build_bundle(bob, RoomKey.generate(room_id="room-42", epoch=header.epoch + 1), [alice.public, bob.public],
+                      kem=WrapKem.X25519, issued_at=0, plan=Plan(header.epoch_hash(), header.policy, header.admins))
+try:
+    dave_ring.accept(forged.to_bytes())
+except UnauthorizedError as error:
+    print("dave:", error.code)  # dave: E_UNAUTHORIZED
+print("admins:", ", ".join(room.admins))  # admins: alice
+# [end governance]
+
+# [slices]
+# In a large room each member fetches its own slice (about 1.4 KiB at 10,000 members) instead of the
+# whole bundle, and the server serves a short proof for each sender it has not met yet.
+from domvia_e2ee import MemberProofFile, UnknownSenderError
+
+rotation = room.rotate()  # epoch 4: alice, bob, dave
+dave_ring.accept(rotation.bundle.slice_for("dave").to_bytes())
+bob_ring.accept(rotation.bundle.slice_for("bob").to_bytes())
+note = bob_ring.seal("room-42", b"slices work", message_id="msg-s")
+try:
+    dave_ring.open(note.to_bytes())
+except UnknownSenderError as error:
+    print("dave:", error.code)  # dave: E_UNKNOWN_SENDER (bob's membership not proved yet)
+dave_ring.accept(MemberProofFile("room-42", 4, rotation.bundle.proof_for("bob")).to_bytes())
+print(dave_ring.open(note.to_bytes()).plaintext)  # b'slices work'
+# [end slices]
+
 # [early]
 # A message can arrive before the bundle of its epoch: keep it, and retry after the next accept.
-rotation = room.remove(["dave"])  # epoch 4
+rotation = room.remove(["dave"])  # epoch 5
 early = alice_ring.seal("room-42", b"new epoch", message_id="msg-4").to_json()
 pending = []
 try:
