@@ -4,7 +4,8 @@ Each harness takes arbitrary bytes. The rule they enforce: any exception other t
 DomviaError (the library's documented errors) is a bug, and so is a broken invariant:
 - a parsed value re-encodes to the same bytes (binary forms) or to a value that parses
   back equal (JSON forms, whose key order and spacing are free);
-- a rejected bundle, slice or history bundle leaves the key ring exactly as it was;
+- a rejected bundle, slice, announcement, member proof or history bundle leaves the key ring exactly
+  as it was (fork evidence aside), and an accepted one keeps the held epochs contiguous;
 - a message that opens once is a replay the second time.
 
 The same functions run under atheris (fuzz/fuzz_one.py, fuzz/run.sh) and, without it, in
@@ -31,19 +32,24 @@ from typing import Any
 
 from domvia_e2ee import storage
 from domvia_e2ee import (
-    Bundle, DomviaError, HistoryBundle, Identity, KeyRing, PublicIdentity, Room, RoomKey, SealedMessage, Slice,
-    Suite, WrapKem, open as open_signed, open_unsigned,
+    Announcement, Bundle, DomviaError, HistoryBundle, Identity, KeyRing, MemberProofFile, PublicIdentity, RoomKey,
+    RoomPolicy, SealedMessage, Slice, Suite, WrapKem, keyring_from_plaintext, keyring_to_plaintext,
+    open as open_signed, open_unsigned,
 )
 from domvia_e2ee.attachment import SealingStream, _Sealer, open_stream
 from domvia_e2ee.attachment_reference import AttachmentReference
-from domvia_e2ee.bundle import build_bundle
 from domvia_e2ee.encoding import loads_object
+from domvia_e2ee.group.bundle import Plan, build_bundle
+from domvia_e2ee.group.header import NO_PREVIOUS, EpochHeader
+from domvia_e2ee.group.history import SharedEpoch, build_history
 from domvia_e2ee.hazmat import hpke
-from domvia_e2ee.history import build_history
 from domvia_e2ee.wrap import unwrap
 
 ROOM = "room-1"
+ROOM2 = "room-2"  # members may rotate: carol, a member who is no admin, signs its epoch 2 with an authority proof
 ISSUED_AT = 1_700_000_000
+ADMIN_ONLY = RoomPolicy()
+MEMBERS_ROTATE = RoomPolicy(members_may_rotate=True)
 
 
 def fixed_secret(label: str) -> bytes:
@@ -55,19 +61,37 @@ def fixed_identity(name: str, *, post_quantum: bool = False) -> Identity:
                     xwing_seed=fixed_secret(name + " xwing") if post_quantum else None)
 
 
-def fixed_key(epoch: int, suite: Suite = Suite.AES_256_GCM, room_id: str = ROOM) -> RoomKey:
-    return RoomKey(fixed_secret(f"{room_id} epoch {epoch}"), room_id=room_id, epoch=epoch, suite=suite)
+def fixed_key(epoch: int, suite: Suite = Suite.AES_256_GCM, room_id: str = ROOM, variant: str = "") -> RoomKey:
+    return RoomKey(fixed_secret(f"{room_id} epoch {epoch}{variant}"), room_id=room_id, epoch=epoch, suite=suite)
+
+
+def admins_of(*identities: Identity) -> tuple[tuple[str, bytes], ...]:
+    return tuple(sorted(((i.participant_id, i.public.fingerprint) for i in identities), key=lambda a: a[0].encode()))
+
+
+def make_bundle(rotator: Identity, key: RoomKey, members: list[Identity], *, previous: Bundle | None,
+                admins: tuple[Identity, ...], policy: RoomPolicy = ADMIN_ONLY, kem: WrapKem = WrapKem.X25519,
+                downgrade: bool = False, authority: Any = None) -> Bundle:
+    """A bundle of the fixed world: call it inside fixed_ephemerals() for the same bytes on every run."""
+    plan = Plan(NO_PREVIOUS if previous is None else previous.header.epoch_hash(), policy, admins_of(*admins),
+                downgrade, authority)
+    return build_bundle(rotator, key, [m.public for m in members], kem=kem, issued_at=ISSUED_AT, plan=plan)
 
 
 @dataclass
 class World:
-    """alice rotates (room admin), bob is the participant under attack, carol is another member."""
+    """alice is the admin of both rooms, bob the participant under attack, carol another member.
+
+    bob joined both rooms with a slice (so his roster of epoch 1 lists only alice and himself: member
+    proofs and history bundles have something to add) and holds epoch 2 of ROOM from the full bundle.
+    bundles[3] (epoch 3 of ROOM) and room2[2] (carol's member rotation of ROOM2) are not held yet."""
 
     alice: Identity
     bob: Identity
     carol: Identity
     keys: dict[int, RoomKey]
     bundles: dict[int, Bundle]
+    room2: dict[int, Bundle]
     bob_state: dict[str, Any]
     alice_state: dict[str, Any]
     _rings: dict[str, KeyRing] = field(default_factory=dict)
@@ -75,12 +99,12 @@ class World:
     def bob_ring(self) -> KeyRing:
         """Bob's key ring, rebuilt only after forget_rings(): a rejected input must not change it."""
         if "bob" not in self._rings:
-            self._rings["bob"] = KeyRing.from_dict(self.bob_state, self.bob)
+            self._rings["bob"] = keyring_from_plaintext(self.bob_state, self.bob)
         return self._rings["bob"]
 
     def alice_ring(self) -> KeyRing:
         if "alice" not in self._rings:
-            self._rings["alice"] = KeyRing.from_dict(self.alice_state, self.alice)
+            self._rings["alice"] = keyring_from_plaintext(self.alice_state, self.alice)
         return self._rings["alice"]
 
     def forget_rings(self) -> None:
@@ -88,17 +112,9 @@ class World:
         self._rings.clear()
 
 
-def _ring(owner: Identity, others: list[Identity], admin: Identity) -> KeyRing:
-    ring = KeyRing(owner, allow_unsigned=True)
-    for other in others:
-        ring.add_identity(other.public)
-    ring.trust_admin(ROOM, admin.public)
-    return ring
-
-
 @contextmanager
 def fixed_ephemerals() -> Iterator[None]:
-    """HPKE ephemeral keys from a counter, so every bundle of the world is the same bytes on every run.
+    """HPKE ephemeral keys from a counter, so every classic bundle of the world is the same bytes on every run.
     Only the fuzz world does this: the member trees, and so the membership proofs, must be stable."""
     counter = iter(range(1 << 30))
     saved = hpke.os
@@ -111,35 +127,51 @@ def fixed_ephemerals() -> Iterator[None]:
 
 @cache
 def world() -> World:
-    """Epochs 1 and 2 of ROOM are held by bob; epoch 1 uses AES-256-GCM, epoch 2 XChaCha20-Poly1305."""
+    """Epochs 1 and 2 of ROOM (AES-256-GCM, then XChaCha20-Poly1305) and epoch 1 of ROOM2 are held by bob."""
     with fixed_ephemerals():
         return _build_world()
 
 
 def _build_world() -> World:
-    alice, bob, carol = fixed_identity("alice"), fixed_identity("bob", post_quantum=True), fixed_identity("carol")
-    members = [alice.public, bob.public, carol.public]
+    alice, bob, carol = (fixed_identity("alice", post_quantum=True), fixed_identity("bob", post_quantum=True),
+                         fixed_identity("carol"))
+    everyone = [alice, bob, carol]
     keys = {1: fixed_key(1), 2: fixed_key(2, Suite.XCHACHA20_POLY1305), 3: fixed_key(3)}
     bundles: dict[int, Bundle] = {}
-    bob_ring, alice_ring = _ring(bob, [alice, carol], alice), _ring(alice, [bob, carol], alice)
-    for epoch in (1, 2):
-        proof = bundles[epoch - 1].proof_for("alice") if epoch > 1 else None
-        bundles[epoch] = build_bundle(alice, keys[epoch], members, kem=WrapKem.X25519, issued_at=ISSUED_AT,
-                                      proof=proof)
-        bob_ring.accept(bundles[epoch])
-        alice_ring.accept(bundles[epoch])
-    bundles[3] = build_bundle(alice, keys[3], members, kem=WrapKem.X25519, issued_at=ISSUED_AT,
-                              proof=bundles[2].proof_for("alice"))
-    return World(alice, bob, carol, keys, bundles, bob_ring.to_dict(), alice_ring.to_dict())
+    for epoch in (1, 2, 3):
+        bundles[epoch] = make_bundle(alice, keys[epoch], everyone, previous=bundles.get(epoch - 1), admins=(alice,))
+    room2 = {1: make_bundle(alice, fixed_key(1, room_id=ROOM2), everyone, previous=None, admins=(alice,),
+                            policy=MEMBERS_ROTATE)}
+    room2[2] = make_bundle(carol, fixed_key(2, room_id=ROOM2), everyone, previous=room2[1], admins=(alice,),
+                           policy=MEMBERS_ROTATE, authority=room2[1].proof_for("carol"))
+    bob_ring, alice_ring = KeyRing(bob, allow_unsigned=True), KeyRing(alice, allow_unsigned=True)
+    for ring in (bob_ring, alice_ring):
+        ring.trust_admin(ROOM, alice.public)
+        ring.trust_admin(ROOM2, alice.public)
+    bob_ring.accept(bundles[1].slice_for("bob").to_bytes())
+    bob_ring.accept(bundles[2].to_bytes())
+    bob_ring.accept(room2[1].slice_for("bob").to_bytes())
+    for bundle in (bundles[1], bundles[2], room2[1]):
+        alice_ring.accept(bundle)
+    return World(alice, bob, carol, keys, bundles, room2, keyring_to_plaintext(bob_ring),
+                 keyring_to_plaintext(alice_ring))
 
 
-def history_for_bob(sharer: str = "alice") -> HistoryBundle:
-    """Epoch 1's key shared with bob, anchored in epoch 2 (which bob holds)."""
+def history_for_bob(sharer: str = "alice", recipient: str = "bob") -> HistoryBundle:
+    """Epoch 1's key and full roster shared with bob, anchored in epoch 2 (which bob holds)."""
     w = world()
-    roster = sorted((m.participant_id, m.fingerprint) for m in (w.alice.public, w.bob.public, w.carol.public))
-    signer = w.alice if sharer == "alice" else w.carol
-    return build_history(signer, w.bob.public, [(w.keys[1], roster)], anchor_epoch=2, kem=WrapKem.X25519,
-                         issued_at=ISSUED_AT, proof=w.bundles[2].proof_for(sharer))
+    signer = {"alice": w.alice, "carol": w.carol}[sharer]
+    to = {"bob": w.bob, "carol": w.carol}[recipient]
+    first = w.bundles[1]
+    shared = SharedEpoch(first.header.to_bytes(), w.keys[1], tuple(m.entry for m in first.members))
+    return build_history(signer, to.public, [shared], room_id=ROOM, anchor_epoch=2, kem=WrapKem.X25519,
+                         issued_at=ISSUED_AT, sharer_proof=w.bundles[2].proof_for(sharer))
+
+
+def member_proof_file(participant_id: str, epoch: int = 1, room2: bool = False) -> MemberProofFile:
+    w = world()
+    bundle = (w.room2 if room2 else w.bundles)[epoch]
+    return MemberProofFile(bundle.header.room_id, epoch, bundle.proof_for(participant_id))
 
 
 # -- invariants ---------------------------------------------------------------------------
@@ -154,10 +186,15 @@ def require(condition: bool, what: str) -> None:
 
 
 def ring_snapshot(ring: KeyRing) -> tuple[Any, ...]:
-    """What a rejected input must leave unchanged: every room, epoch, key id and roster."""
-    return tuple((room, epoch, ring.key(room, epoch).key_id,
-                  None if ring.record(room, epoch).roster is None else tuple(sorted(ring.record(room, epoch).roster.items())))
-                 for room in ring.rooms() for epoch in ring.epochs(room))
+    """What a rejected input must leave unchanged: every room, epoch, header, key, roster and count
+    (fork evidence aside: keeping it is what a fork changes, spec/keyring.md)."""
+    out = []
+    for room in ring.rooms():
+        for epoch in ring.epochs(room):
+            record = ring.record(room, epoch)
+            out.append((room, epoch, record.header_bytes, None if record.key is None else bytes(record.key),
+                        tuple(sorted(record.roster.items())), record.complete, record.source, record.messages))
+    return tuple(out)
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -213,18 +250,25 @@ def message_json(data: bytes) -> None:
     _open_everywhere(message)
 
 
-# -- bundles, slices, history bundles -----------------------------------------------------
+# -- bundles, slices, announcements, member proofs, history bundles, headers ---------------
 
 def _accept(data: bytes) -> None:
     ring = world().bob_ring()
     before = ring_snapshot(ring)
+    forks = {room: len(ring.forks(room)) for room in ring.rooms()}
     try:
         accepted = ring.accept(data)
-    except DomviaError:
-        require(ring_snapshot(ring) == before, "a rejected input changed the key ring")
+    except DomviaError as error:
+        require(ring_snapshot(ring) == before, f"a rejected input ({error.code}) changed the key ring")
+        if error.code != "E_FORK":
+            require({room: len(ring.forks(room)) for room in ring.rooms()} == forks,
+                    f"a rejected input ({error.code}) added fork evidence")
         return
     world().forget_rings()
-    require(accepted.room_id == ROOM or accepted.epochs == (), "accepted into another room")
+    require(accepted.room_id in (ROOM, ROOM2) or accepted.epochs == (), "accepted into a room bob never joined")
+    require(all(e in ring.epochs(accepted.room_id) for e in accepted.epochs), "accepted epochs that are not held")
+    held = ring.epochs(accepted.room_id)
+    require(held == list(range(held[0], held[-1] + 1)), "the held epochs are no longer contiguous")
 
 
 def _bundle_like(parse: Callable[[bytes], Any], data: bytes) -> None:
@@ -245,8 +289,26 @@ def slice_(data: bytes) -> None:
     _bundle_like(Slice.from_bytes, data)
 
 
+def announcement(data: bytes) -> None:
+    _bundle_like(Announcement.from_bytes, data)
+
+
+def member_proof(data: bytes) -> None:
+    _bundle_like(MemberProofFile.from_bytes, data)
+
+
 def history(data: bytes) -> None:
     _bundle_like(HistoryBundle.from_bytes, data)
+
+
+def header(data: bytes) -> None:
+    """EpochHeader.from_bytes: the signed part of every bundle, slice and announcement."""
+    try:
+        parsed = EpochHeader.from_bytes(data)
+    except DomviaError:
+        return
+    require(parsed.to_bytes() == data, "header does not re-encode to its own bytes")
+    require(EpochHeader.from_bytes(parsed.to_bytes()) == parsed, "header does not parse back equal")
 
 
 def wrapped_key(data: bytes) -> None:
@@ -285,22 +347,29 @@ def private_identity(data: bytes) -> None:
 
 def keyring_state(data: bytes) -> None:
     try:
-        ring = KeyRing.from_dict(loads_object(data, "keyring"), world().bob)
+        ring = keyring_from_plaintext(loads_object(data, "keyring"), world().bob)
     except DomviaError:
         return
-    state = ring.to_dict()
-    require(KeyRing.from_dict(json.loads(json.dumps(state)), world().bob).to_dict() == state,
+    state = keyring_to_plaintext(ring)
+    require(keyring_to_plaintext(keyring_from_plaintext(json.loads(json.dumps(state)), world().bob)) == state,
             "key ring state does not round-trip")
 
 
 def room_state(data: bytes) -> None:
+    """storage.load_room_state on the bytes as a file, against alice's key ring (epochs 1 and 2 of ROOM):
+    the room comes from the key ring, the file names only a room, an epoch and a bundle (and may be pending)."""
     ring = world().alice_ring()
+    path = _as_private_file(data, "room.state")
     try:
-        room = Room.from_dict(loads_object(data, "room"), ring)
+        state = storage.load_room_state(path, ring)
     except DomviaError:
         return
-    state = room.to_dict()
-    require(Room.from_dict(json.loads(json.dumps(state)), ring).to_dict() == state, "room state does not round-trip")
+    require(state.room.epoch == ring.latest_epoch(state.room.room_id), "the room is not the key ring's newest epoch")
+    if state.bundle:
+        again = storage.load_room_state(_as_private_file(storage.dump_room_state(state.room, state.bundle),
+                                                         "again.state"), ring)
+        require((again.room.room_id, again.room.epoch, again.bundle, again.recovered)
+                == (state.room.room_id, state.room.epoch, state.bundle, None), "room state does not round-trip")
 
 
 # -- key files at rest ---------------------------------------------------------------------
@@ -345,7 +414,7 @@ def keyring_file(data: bytes) -> None:
     except DomviaError:
         return
     again = storage.load_keyring(_as_private_file(storage.dump_keyring(ring, owner), "again.json"), owner)
-    require(again.to_dict() == ring.to_dict(), "key ring file does not round-trip")
+    require(keyring_to_plaintext(again) == keyring_to_plaintext(ring), "key ring file does not round-trip")
 
 
 # -- attachments ---------------------------------------------------------------------------
@@ -389,7 +458,10 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "message_json": message_json,
     "bundle": bundle,
     "slice": slice_,
+    "announcement": announcement,
+    "member_proof": member_proof,
     "history": history,
+    "header": header,
     "wrapped_key": wrapped_key,
     "public_identity": public_identity,
     "private_identity": private_identity,

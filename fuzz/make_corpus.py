@@ -1,9 +1,12 @@
 """Writes the seed corpus fuzz/corpus/<harness>/ from the fixed fuzz world.
 
-Run from the repository root: `python fuzz/make_corpus.py`. Seeds are valid inputs (and a few
-near misses: a stale bundle, a slice for someone else, an unknown epoch) so the fuzzers start
-deep inside every parser and verifier. Everything is fixed (keys, HPKE ephemerals, nonces), so a
-rerun rewrites the same files. tests/test_fuzz_smoke.py also reads vectors/ when present.
+Run from the repository root: `python fuzz/make_corpus.py`. Seeds are valid inputs (accepted
+bundles, slices, links, member proofs, history) and near misses (a stale bundle, a fork, a gap, a
+non-admin rotator, a false downgrade, a slice for someone else, an unknown epoch) so the fuzzers
+start deep inside every parser and verifier. Everything is fixed (keys, HPKE ephemerals, nonces),
+so a rerun rewrites the same files, except the post-quantum bundle and what derives from it (X-Wing
+encapsulation draws its own randomness inside `cryptography`; any such seed is as good as another).
+tests/test_fuzz_smoke.py also reads vectors/ when present.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harnesses import ISSUED_AT, attachment, JSON_TARGETS, KEYRING_FILE_KEY, ROOM, fixed_ephemerals, history_for_bob, world
+from harnesses import (
+    ADMIN_ONLY, JSON_TARGETS, KEYRING_FILE_KEY, ROOM, ROOM2, attachment, fixed_ephemerals, fixed_key,
+    history_for_bob, make_bundle, member_proof_file, world,
+)
 
-from domvia_e2ee import Identity, Room, RoomKey, SealedMessage, WrapKem, storage
-from domvia_e2ee.bundle import build_bundle
-from domvia_e2ee.encoding import dumps
+from domvia_e2ee import Identity, Room, RoomKey, RoomPolicy, SealedMessage, Suite, WrapKem, storage
+from domvia_e2ee.encoding import b64encode, dumps
 from domvia_e2ee.hazmat import suites
 from domvia_e2ee.sealing import _seal_from_parts
 
@@ -60,39 +65,89 @@ def _encrypted_identity(identity: Identity) -> bytes:
         storage.identity_file.os, suites.os = saved
 
 
+def _encrypted_keyring(ring: object, owner: storage.StoredIdentity) -> bytes:
+    """A key ring file encrypted under the fixed key ring key, with a fixed nonce."""
+    saved = suites.os
+    suites.os = _FixedRandomOs()  # type: ignore[assignment]
+    try:
+        return storage.dump_keyring(ring, owner)  # type: ignore[arg-type]
+    finally:
+        suites.os = saved
+
+
+def _room_states() -> list[bytes]:
+    """alice's state files: committed at her newest epoch; pending (an interrupted rotation to be rolled
+    forward); and one epoch behind her key ring (another admin rotated since)."""
+    w = world()
+    room = Room(w.alice_ring(), ROOM)
+    first = {"room": {"room": ROOM, "epoch": 1}, "bundle": b64encode(w.bundles[1].to_bytes())}
+    behind = dumps({"file": storage.ROOM_STATE_FILE, "v": storage.FILE_VERSION, "owner": "alice",
+                    "owner_fingerprint": b64encode(w.alice.public.fingerprint), **first, "pending": None}) + b"\n"
+    return [storage.dump_room_state(room, w.bundles[2].to_bytes()),
+            storage.dump_room_state(room, w.bundles[2].to_bytes(), before=first), behind]
+
+
 def seeds() -> dict[str, list[bytes]]:
     w = world()
+    alice, bob, carol = w.alice, w.bob, w.carol
     messages = [
-        _sealed(w.keys[1], b"hello bob", "m-1", w.alice),
-        _sealed(w.keys[2], b"x" * 300, "m-2", w.carol, content_type="application/json", pad=False),
+        _sealed(w.keys[1], b"hello bob", "m-1", alice),
+        _sealed(w.keys[2], b"x" * 300, "m-2", carol, content_type="application/json", pad=False),
         _sealed(w.keys[2], b"bot line", "m-3", None, sender_id="carol"),
         _sealed(w.keys[1], b"", "m-4", None, sender_id="mallory"),
-        _sealed(w.keys[3], b"not yet held", "m-5", w.alice),
+        _sealed(w.keys[3], b"not yet held", "m-5", alice),
+        _sealed(w.keys[2], b"from alice", "m-6", alice),
+        _sealed(w.keys[1], b"carol in epoch 1: not proved yet", "m-7", carol),
     ]
+    everyone = [alice, bob, carol]
+    key3 = w.keys[3]
     with fixed_ephemerals():
-        by_carol = build_bundle(w.carol, w.keys[3], [w.alice.public, w.bob.public, w.carol.public],
-                                kem=WrapKem.X25519, issued_at=ISSUED_AT, proof=w.bundles[2].proof_for("carol"))
-        post_quantum = build_bundle(w.alice, w.keys[3], [w.bob.public], kem=WrapKem.MLKEM768_X25519,
-                                    issued_at=ISSUED_AT, proof=None)
-    room = Room(w.alice_ring(), ROOM)
-    room.members = {i.participant_id: i.public for i in (w.alice, w.bob, w.carol)}
-    room.epoch = 2
-    room.own_proof = w.bundles[2].proof_for("alice")
+        # Accepted by bob: ...
+        post_quantum = make_bundle(alice, fixed_key(3, variant=" pq"), [alice, bob], previous=w.bundles[2],
+                                   admins=(alice,), kem=WrapKem.MLKEM768_X25519)
+        governance = make_bundle(alice, fixed_key(3, Suite.XCHACHA20_POLY1305, variant=" gov"), everyone,
+                                 previous=w.bundles[2], admins=(alice, bob),
+                                 policy=RoomPolicy(max_messages=5, max_age_seconds=3600, members_may_rotate=True))
+        without_bob = make_bundle(alice, fixed_key(3, variant=" link"), [alice, carol], previous=w.bundles[2],
+                                  admins=(alice,))  # a link: bob is not a member of epoch 3
+        # ... and near misses: a member who is no admin, a fork of epoch 2, a downgrade flag without a downgrade,
+        # a gap, and a member rotation of ROOM2 that changes the policy.
+        by_carol = make_bundle(carol, key3, everyone, previous=w.bundles[2], admins=(alice,))
+        fork = make_bundle(alice, fixed_key(2, variant=" fork"), everyone, previous=w.bundles[1], admins=(alice,))
+        false_downgrade = make_bundle(alice, fixed_key(3, variant=" down"), everyone, previous=w.bundles[2],
+                                      admins=(alice,), downgrade=True)
+        gap = make_bundle(alice, fixed_key(4), everyone, previous=w.bundles[3], admins=(alice,))
+        member_changes_policy = make_bundle(carol, fixed_key(2, room_id=ROOM2, variant=" policy"), everyone,
+                                            previous=w.room2[1], admins=(alice,), policy=ADMIN_ONLY,
+                                            authority=w.room2[1].proof_for("carol"))
+        history_seeds = [history_for_bob(), history_for_bob("carol"), history_for_bob(recipient="carol")]
+    bundles = [w.bundles[3], post_quantum, governance, without_bob, w.room2[2], by_carol, fork, false_downgrade, gap,
+               member_changes_policy, w.bundles[2]]
+    bob_index = [m.participant_id for m in w.bundles[3].members].index("bob")
     return {
         "message_binary": [m.to_bytes() for m in messages],
         "message_json": [m.to_json() for m in messages],
-        "bundle": [w.bundles[3].to_bytes(), by_carol.to_bytes(), post_quantum.to_bytes(), w.bundles[2].to_bytes()],
-        "slice": [w.bundles[3].slice_for("bob").to_bytes(), by_carol.slice_for("bob").to_bytes(),
-                  post_quantum.slice_for("bob").to_bytes(), w.bundles[3].slice_for("carol").to_bytes()],
-        "history": [history_for_bob().to_bytes(), history_for_bob("carol").to_bytes()],
-        "wrapped_key": [b"\x01" + w.bundles[3].members[1].wrapped, b"\x02" + post_quantum.members[0].wrapped],
-        "public_identity": [w.alice.public.to_json(), w.bob.public.to_json()],
-        "private_identity": [dumps(w.alice.to_private_dict()), dumps(w.bob.to_private_dict())],
-        "keyring_state": [dumps(w.bob_state)],
-        "room_state": [dumps(room.to_dict())],
-        "identity_file": [storage.dump_identity(w.bob), _encrypted_identity(w.alice)],
-        "keyring_file": [b"\x00" + storage.dump_keyring(w.bob_ring(), storage.StoredIdentity(w.bob, "b", None)),
-                         b"\x01" + storage.dump_keyring(w.bob_ring(), storage.StoredIdentity(w.bob, "b", KEYRING_FILE_KEY))],
+        "bundle": [b.to_bytes() for b in bundles],
+        "slice": [w.bundles[3].slice_for("bob").to_bytes(), post_quantum.slice_for("bob").to_bytes(),
+                  governance.slice_for("bob").to_bytes(), w.room2[2].slice_for("bob").to_bytes(),
+                  w.bundles[3].slice_for("carol").to_bytes(), by_carol.slice_for("bob").to_bytes(),
+                  fork.slice_for("bob").to_bytes()],
+        "announcement": [w.bundles[3].announcement().to_bytes(), without_bob.announcement().to_bytes(),
+                         w.room2[2].announcement().to_bytes(), fork.announcement().to_bytes(),
+                         w.bundles[2].announcement().to_bytes(), gap.announcement().to_bytes()],
+        "member_proof": [member_proof_file("carol").to_bytes(), member_proof_file("carol", room2=True).to_bytes(),
+                         member_proof_file("alice", epoch=2).to_bytes(), member_proof_file("carol", epoch=3).to_bytes()],
+        "history": [h.to_bytes() for h in history_seeds],
+        "header": [b.header.to_bytes() for b in (w.bundles[1], post_quantum, governance, w.room2[2], false_downgrade)],
+        "wrapped_key": [b"\x01" + w.bundles[3].members[bob_index].wrapped,
+                        b"\x02" + post_quantum.members[[m.participant_id for m in post_quantum.members].index("bob")].wrapped],
+        "public_identity": [alice.public.to_json(), bob.public.to_json(), carol.public.to_json()],
+        "private_identity": [dumps(alice.to_private_dict()), dumps(carol.to_private_dict())],
+        "keyring_state": [dumps(w.bob_state), dumps(w.alice_state)],
+        "room_state": _room_states(),
+        "identity_file": [storage.dump_identity(bob), _encrypted_identity(alice)],
+        "keyring_file": [b"\x00" + storage.dump_keyring(w.bob_ring(), storage.StoredIdentity(bob, "b", None)),
+                         b"\x01" + _encrypted_keyring(w.bob_ring(), storage.StoredIdentity(bob, "b", KEYRING_FILE_KEY))],
         "attachment_reference": [attachment()[0].to_json()],
         "attachment_blob": [attachment()[1], attachment()[1][:-20]],
         # json_edit: byte 0 picks the JSON kind, byte 1 the seed, then (node, operation, value) triples.

@@ -26,7 +26,8 @@ from harnesses import HARNESSES  # noqa: E402
 from domvia_e2ee import labels  # noqa: E402
 
 _MAGIC_KIND = {labels.MAGIC_MESSAGE: "message_binary", labels.MAGIC_BUNDLE: "bundle", labels.MAGIC_SLICE: "slice",
-               labels.MAGIC_HISTORY: "history"}
+               labels.MAGIC_HISTORY: "history", labels.MAGIC_EPOCH: "announcement",
+               labels.MAGIC_MEMBER_PROOF: "member_proof"}
 _INTERESTING = [b"\x00", b"\xff", b"\x7f", b"\x80", b"\x01", b"{", b"}", b'"', b"\\u0063", b"=", b"-1", b"1e9",
                 b"null", b"[]", b"{}", b"9" * 40, b"\x00" * 32, b"\xff" * 4]
 

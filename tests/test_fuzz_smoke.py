@@ -15,13 +15,13 @@ from types import ModuleType
 
 import pytest
 
-from domvia_e2ee import DomviaError, KeyRing, SealedMessage
+from domvia_e2ee import DomviaError, KeyRing, SealedMessage, keyring_from_plaintext
 
 FUZZ_DIR = Path(__file__).resolve().parent.parent / "fuzz"
 MUTATIONS_PER_SEED = 300
-ENTRY_POINTS = {"message_binary", "message_json", "bundle", "slice", "history", "wrapped_key", "public_identity",
-                "private_identity", "keyring_state", "room_state", "json_edit", "identity_file", "keyring_file",
-                "attachment_reference", "attachment_blob"}
+ENTRY_POINTS = {"message_binary", "message_json", "bundle", "slice", "announcement", "member_proof", "history",
+                "header", "wrapped_key", "public_identity", "private_identity", "keyring_state", "room_state",
+                "json_edit", "identity_file", "keyring_file", "attachment_reference", "attachment_blob"}
 
 
 def _load(name: str) -> ModuleType:
@@ -49,27 +49,40 @@ def test_every_entry_point_has_a_harness_and_seeds() -> None:
 @pytest.mark.parametrize("name", sorted(ENTRY_POINTS))
 def test_harness_on_seeds_and_mutations(name: str) -> None:
     # These load a whole key ring, room state or file per input: fewer mutations keep each near a second.
-    per_seed = MUTATIONS_PER_SEED // 3 if name in {"json_edit", "identity_file", "keyring_file"} else MUTATIONS_PER_SEED
+    slow = {"json_edit", "identity_file", "keyring_file", "room_state", "keyring_state"}
+    per_seed = MUTATIONS_PER_SEED // 3 if name in slow else MUTATIONS_PER_SEED
     executions = smoke.run(name, per_seed)
     assert executions >= per_seed
 
 
 def test_seeds_reach_the_deep_checks() -> None:
-    """The corpus is worth fuzzing from: its valid seeds open and are accepted (not refused on parse)."""
+    """The corpus is worth fuzzing from: its valid seeds open and are accepted (not refused on parse),
+    and its near misses are refused by the step they aim at."""
     world = harnesses.world()
-    ring = KeyRing.from_dict(world.bob_state, world.bob)
+
+    def fresh() -> KeyRing:
+        return keyring_from_plaintext(world.bob_state, world.bob)
+
+    ring = fresh()
     opened = [ring.open(seed, check_replay=False) for seed in smoke.corpus_seeds("message_binary")
-              if SealedMessage.from_bytes(seed).epoch in (1, 2) and SealedMessage.from_bytes(seed).sender_id != "mallory"]
-    assert len(opened) >= 3
-    outcomes = []
-    for kind in ("bundle", "slice", "history"):
+              if SealedMessage.from_bytes(seed).epoch in (1, 2) and SealedMessage.from_bytes(seed).sender_id != "mallory"
+              and SealedMessage.from_bytes(seed).message_id != "m-7"]
+    assert len(opened) >= 4
+    outcomes: dict[str, list[str]] = {}
+    for kind in ("bundle", "slice", "announcement", "member_proof", "history"):
         for seed in smoke.corpus_seeds(kind):
             try:
-                outcomes.append(KeyRing.from_dict(world.bob_state, world.bob).accept(seed).kind)
-            except DomviaError as error:  # the near misses: stale, not the recipient
-                outcomes.append(error.code)
-    assert outcomes.count("bundle") >= 3 and outcomes.count("slice") >= 3 and outcomes.count("history") >= 2
-    assert "E_FORMAT" not in outcomes
+                outcomes.setdefault(kind, []).append(fresh().accept(seed).kind)
+            except DomviaError as error:  # the near misses
+                outcomes.setdefault(kind, []).append(error.code)
+    everything = [o for found in outcomes.values() for o in found]
+    assert "E_FORMAT" not in everything
+    assert outcomes["bundle"].count("bundle") >= 4 and "link" in outcomes["bundle"]
+    assert {"E_FORK", "E_UNAUTHORIZED", "E_DOWNGRADE", "E_GAP", "E_STALE"} <= set(outcomes["bundle"])
+    assert outcomes["slice"].count("slice") >= 4 and "E_NOT_RECIPIENT" in outcomes["slice"]
+    assert outcomes["announcement"].count("link") >= 3 and "E_FORK" in outcomes["announcement"]
+    assert outcomes["member_proof"].count("member") >= 3
+    assert outcomes["history"].count("history") >= 2
 
 
 def test_an_unexpected_exception_escapes_the_harness(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,6 +107,6 @@ def test_a_state_change_on_rejection_is_reported(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(KeyRing, "accept", half_commits)
     with pytest.raises(harnesses.InvariantError):
-        harnesses.bundle(b"DVB\x01")
+        harnesses.bundle(b"DVB\x02")
     world.forget_rings()
     assert ring is not world.bob_ring()

@@ -102,9 +102,57 @@ class World:
         cli("room", "create", *ALICE, *STATE, "--room", "room-42", "--member", "bob.pub", "--member", "carol.pub",
             "--bundle-out", "b1.bin")
         for name in ("bob", "carol"):
-            cli("keyring", "accept", "-I", f"{name}.id", "--admin", "alice.pub", "--known", "bob.pub",
+            cli("keyring", "accept", "-I", f"{name}.id", "--room", "room-42", "--admin", "alice.pub", "--known", "bob.pub",
                 "--known", "carol.pub", "b1.bin")
         return cls(cli)
 
     def room_show(self) -> Any:
         return self.cli("room", "show", *ALICE, *STATE, "--json").json()
+
+
+def keyring_of(cli: Cli, name: str, passphrase: str | None = None) -> Any:
+    """The key ring file of name, loaded in process: for building what a CLI user cannot (another admin's
+    or a removed admin's own rotation, which needs no state file in the library)."""
+    from domvia_e2ee import storage
+
+    owner = storage.load_identity(cli.path(f"{name}.id"), (lambda: passphrase.encode()) if passphrase else None)
+    return storage.load_keyring(cli.path(f"{name}.keyring"), owner)
+
+
+def rotation_by(cli: Cli, name: str, room_id: str, out: str) -> Any:
+    """name, an admin who holds room_id, rotates it from its key ring (as its own client would) and writes
+    the bundle to out. Its key ring file is not changed: only the bundle leaves this function."""
+    from domvia_e2ee import Room
+
+    rotation = Room(keyring_of(cli, name), room_id).rotate()
+    cli.path(out).write_bytes(rotation.bundle.to_bytes())
+    return rotation.bundle
+
+
+def unauthorised_rotation_by(cli: Cli, name: str, room_id: str, out: str) -> Any:
+    """name signs the next epoch on top of the newest epoch its key ring holds, whether or not it may:
+    what a removed admin's modified client could publish. Room refuses to build it, so it is built here."""
+    import time
+
+    from domvia_e2ee import RoomKey
+    from domvia_e2ee.group.bundle import Plan, build_bundle
+
+    ring = keyring_of(cli, name)
+    latest = ring.latest_epoch(room_id)
+    record = ring.record(room_id, latest)
+    header = record.header
+    key = RoomKey.generate(room_id=room_id, epoch=latest + 1, suite=header.suite)
+    members = [entry.identity() for entry in record.roster.values()]
+    bundle = build_bundle(ring.owner, key, members, kem=header.kem, issued_at=int(time.time()),
+                          plan=Plan(header.epoch_hash(), header.policy, header.admins))
+    cli.path(out).write_bytes(bundle.to_bytes())
+    return bundle
+
+
+def announcement_of(cli: Cli, bundle_file: str, out: str) -> Any:
+    """The announcement (signed header and rotator proof) of a bundle: what the server shows non-members."""
+    from domvia_e2ee import Bundle
+
+    announcement = Bundle.from_bytes(cli.path(bundle_file).read_bytes()).announcement()
+    cli.path(out).write_bytes(announcement.to_bytes())
+    return announcement

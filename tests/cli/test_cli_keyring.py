@@ -12,16 +12,20 @@ def test_accept_needs_a_trusted_admin_and_changes_nothing_when_refused(world: Wo
     cli = world.cli
     new_identity(cli, "dave")
     cli("room", "add", *ALICE, *STATE, "dave.pub", "--bundle-out", "b2.bin")
+    untrusted = ["domvia-e2ee: error: b2.bin: rejected: 'alice' is not an admin trusted to let you join this room"]
     refused = cli("keyring", "accept", "-I", "dave.id", "b2.bin", expect=1)
-    assert refused.lines == ["domvia-e2ee: error: b2.bin: rejected: no public identity known for signer 'alice'"]
+    assert refused.lines == untrusted
     assert not cli.path("dave.keyring").exists()
-    untrusted = cli("keyring", "accept", "-I", "dave.id", "--known", "alice.pub", "b2.bin", expect=1)
-    assert untrusted.lines == ["domvia-e2ee: error: b2.bin: rejected: signer 'alice' is not an admin and epoch 1 "
-                               "is not held"]
+    # A known identity is not a trusted admin: only --admin (bound to --room) lets you join.
+    known = cli("keyring", "accept", "-I", "dave.id", "--known", "alice.pub", "b2.bin", expect=1)
+    assert known.lines == untrusted
+    wrong_admin = cli("keyring", "accept", "-I", "dave.id", "--room", "room-42", "--admin", "bob.pub", "b2.bin",
+                      "--json", expect=1)
+    assert wrong_admin.json()["error"]["code"] == "E_UNAUTHORIZED"
     assert not cli.path("dave.keyring").exists()
-    accepted = cli("keyring", "accept", "-I", "dave.id", "--admin", "alice.pub", "b2.bin")
+    accepted = cli("keyring", "accept", "-I", "dave.id", "--room", "room-42", "--admin", "alice.pub", "b2.bin")
     assert accepted.out == "accepted bundle for room room-42: epoch 2\n"
-    assert accepted.lines[0].startswith("domvia-e2ee: trusting alice to rotate room-42; safety number ")
+    assert accepted.lines[0].startswith("domvia-e2ee: trusting alice to let you join room-42; safety number ")
     assert accepted.lines[1] == "domvia-e2ee: created key ring dave.keyring"
 
 
@@ -29,9 +33,9 @@ def test_replayed_bundle_is_stale_and_the_keyring_is_unchanged(world: World) -> 
     cli = world.cli
     before = cli.path("bob.keyring").read_bytes()
     result = cli("keyring", "accept", "-I", "bob.id", "b1.bin", "--json", expect=1)
-    assert result.lines == ["domvia-e2ee: error: b1.bin: rejected: epoch 1 is not newer than held epoch 1"]
+    assert result.lines == ["domvia-e2ee: error: b1.bin: rejected: epoch 1 is already held"]
     assert result.json() == {"ok": False, "error": {"code": "E_STALE", "hint": None, "message":
-                                                    "b1.bin: rejected: epoch 1 is not newer than held epoch 1"}}
+                                                    "b1.bin: rejected: epoch 1 is already held"}}
     assert cli.path("bob.keyring").read_bytes() == before
 
 
@@ -43,8 +47,11 @@ def test_tampered_truncated_and_foreign_bundles(world: World) -> None:
     flipped = bytearray(good)
     flipped[40] ^= 1
     cases = {"flipped.bin": (bytes(flipped), "flipped.bin: rejected: authentication failed"),
-             "short.bin": (good[:100], "short.bin: not a bundle: signature: truncated"),
-             "text.bin": (b"hello", "text.bin: not a bundle, slice or history bundle (unknown magic)")}
+             "short.bin": (good[:60], "short.bin: not a bundle: previous: truncated"),
+             "text.bin": (b"hello", "text.bin: not a bundle: magic: not a version 2 bundle, slice, announcement, "
+                                    "history bundle or member proof"),
+             "v1.bin": (b"DVB\x01" + good[4:], "v1.bin: not a bundle: magic: not a version 2 bundle, slice, "
+                                               "announcement, history bundle or member proof")}
     for name, (data, message) in cases.items():
         cli.path(name).write_bytes(data)
         result = cli("keyring", "accept", "-I", "bob.id", name, expect=1)
@@ -56,9 +63,15 @@ def test_show_lists_rooms_epochs_and_never_keys(world: World) -> None:
     cli = world.cli
     text = cli("keyring", "show", "-I", "bob.id").out.splitlines()
     assert text[0] == "key ring: bob.keyring (not encrypted)"
-    assert text[2:4] == ["room room-42", "  admins: alice"]
-    assert text[4].startswith("  epoch 1: key id ") and "from bundle  3 members  0 messages" in text[4]
+    assert text[2:4] == ["room room-42", "  admins: alice (only admins rotate)"]
+    assert text[4].startswith("  epoch 1: key id ") and "from bundle  3 members  key held  0 messages" in text[4]
     assert text[5] == "known identities: alice, carol"
+    room = cli("keyring", "show", "-I", "bob.id", "--json").json()["rooms"][0]
+    assert room["admins"] == [{"id": "alice", "fingerprint": room["admins"][0]["fingerprint"]}]
+    assert (room["members_may_rotate"], room["forks"]) == (False, 0)
+    assert {k: room["epochs"][0][k] for k in ("epoch", "key", "kem", "source", "downgrade", "members", "roster_known")} \
+        == {"epoch": 1, "key": True, "kem": "X25519", "source": "bundle", "downgrade": False, "members": 3,
+            "roster_known": True}
     shown = cli("keyring", "show", *ALICE, "--json").json()
     assert shown["encrypted"] is True and shown["owner"]["id"] == "alice"
     assert [e["epoch"] for e in shown["rooms"][0]["epochs"]] == [1]

@@ -24,7 +24,8 @@ def test_help_documents_commands_and_exit_codes(cli: Cli) -> None:
         assert re.search(rf"^    {command}\b", out, re.M), command
     assert "exit status:\n  0  success\n  1  failure" in out and "2  usage error" in out
     for leaf in (["identity", "new"], ["identity", "show"], ["room", "create"], ["room", "add"], ["room", "remove"],
-                 ["room", "rotate"], ["room", "show"], ["keyring", "accept"], ["keyring", "show"], ["seal"],
+                 ["room", "rotate"], ["room", "show"], ["room", "admins"], ["room", "policy"], ["keyring", "accept"],
+                 ["keyring", "show"], ["keyring", "forks"], ["seal"],
                  ["open"], ["demo"]):
         text = cli(*leaf, "--help").out
         assert "--json" in text and "--debug" in text, leaf
@@ -134,18 +135,21 @@ def test_demo_shape(cli: Cli) -> None:
     steps = re.findall(r"^\d+\. .*$", text, re.M)
     assert steps == ["1. alice creates the room with bob and carol: epoch 1", "2. bob writes to the room",
                      "3. the relay changes the message id of bob's message",
-                     "4. alice removes carol: the room rotates to epoch 2",
-                     "5. dave joins: the room rotates to epoch 3; history is not shared", "6. dave writes to the room",
-                     "7. the relay delivers dave's message to bob a second time", "8. what the relay holds"]
+                     "4. carol, about to be removed, signs an epoch 2 of her own that keeps her in",
+                     "5. alice removes carol: the room rotates to epoch 2",
+                     "6. dave joins: the room rotates to epoch 3; history is not shared", "7. dave writes to the room",
+                     "8. the relay delivers dave's message to bob a second time", "9. what the relay holds"]
     masked = re.sub(r"[A-Za-z0-9_-]{12,}…", "…", re.sub(r"\d{5}( \d{5}){5}", "SAFETY", text))
-    for line in ("   carol's client rejects the new bundle: E_NOT_RECIPIENT",
-                 "| carol  cannot: E_UNKNOWN_KEY", "| dave   cannot: E_UNKNOWN_KEY", "| alice  cannot: E_AUTH",
+    for line in ("   alice's client rejects the bundle signed by carol: E_UNAUTHORIZED",
+                 "   bob's client rejects the bundle signed by carol: E_UNAUTHORIZED",
+                 "   carol accepts the announcement of epoch 2",
+                 "| carol  cannot: E_NOT_MEMBER", "| dave   cannot: E_UNKNOWN_KEY", "| alice  cannot: E_AUTH",
                  "| bob    cannot: E_REPLAY", "| bob    reads 'carol is gone; the new budget is 40k'"):
         assert line in masked, line
     assert "hi all, the launch is on Friday" not in "".join(
         line.split("|")[0] for line in text.splitlines())  # the relay column never holds plaintext
     demo = cli("demo", "--json").json()
-    assert demo["ok"] is True and len(demo["steps"]) == 8
+    assert demo["ok"] is True and len(demo["steps"]) == 9
 
 
 def test_entry_point_module(cli: Cli) -> None:

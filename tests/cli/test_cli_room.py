@@ -15,32 +15,43 @@ from .helpers import ALICE, STATE, Cli, World, new_identity
 def test_create_writes_state_keyring_and_bundle(world: World) -> None:
     cli = world.cli
     first = cli.history[3]
+    size = len(cli.path("b1.bin").read_bytes())
     assert first.out.splitlines() == ["room room-42: epoch 1, members 3 (alice, bob, carol)",
-                                      "wrote the signed bundle of epoch 1 to b1.bin (523 bytes)"]
+                                      f"wrote the signed bundle of epoch 1 to b1.bin ({size} bytes)"]
     bundle = Bundle.from_bytes(cli.path("b1.bin").read_bytes())
     assert (bundle.header.room_id, bundle.header.epoch, bundle.header.rotator_id) == ("room-42", 1, "alice")
     assert oct(os.stat(cli.path("alice.keyring")).st_mode & 0o777) == "0o600"
     state = json.loads(cli.path("room.state").read_bytes())
-    assert state["pending"] is None and state["room"]["epoch"] == 1
+    assert state["pending"] is None and state["room"] == {"room": "room-42", "epoch": 1}  # no members: the chain has them
     shown = world.room_show()
-    assert {k: shown[k] for k in ("room", "epoch", "members", "rotation_due", "recovered")} == {
-        "room": "room-42", "epoch": 1, "members": ["alice", "bob", "carol"], "rotation_due": [], "recovered": None}
+    assert {k: shown[k] for k in ("room", "epoch", "members", "admins", "rotation_due", "recovered", "downgraded")} == {
+        "room": "room-42", "epoch": 1, "members": ["alice", "bob", "carol"], "admins": ["alice"], "rotation_due": [],
+        "recovered": None, "downgraded": False}
+    assert shown["policy"] == {"max_messages": 100, "max_age_seconds": 604800, "members_may_rotate": False}
 
 
 def test_show_text(world: World) -> None:
     text = world.cli("room", "show", *ALICE, *STATE).out.splitlines()
     assert text == ["room:         room-42", "epoch:        1", "members:      3 (alice, bob, carol)",
-                    "suite:        A256GCM, keys wrapped with X25519", "policy:       rotate after 100 messages or 7d",
+                    "admins:       alice", "suite:        A256GCM, keys wrapped with X25519", "policy:       rotate after 100 messages or 7d",
                     "messages:     0 in this epoch", "rotation due: no", "state:        room.state"]
 
 
-def test_remove_rotates_and_the_removed_member_is_refused(world: World) -> None:
+def test_remove_rotates_and_the_removed_member_gets_no_key(world: World) -> None:
     cli = world.cli
     result = cli("room", "remove", *ALICE, *STATE, "carol", "--bundle-out", "b2.bin", "--json").json()
     assert result["epoch"] == 2 and result["removed"] == ["carol"] and result["members"] == ["alice", "bob"]
     cli("keyring", "accept", "-I", "bob.id", "b2.bin")
-    refused = cli("keyring", "accept", "-I", "carol.id", "b2.bin", expect=1)
-    assert refused.lines == ["domvia-e2ee: error: b2.bin: rejected: 'carol' is not a member of epoch 2"]
+    # carol keeps the chain (a link: the signed header and roster, no key), so she can follow the room.
+    link = cli("keyring", "accept", "-I", "carol.id", "b2.bin")
+    assert link.out == "accepted link for room room-42: epoch 2\n"
+    epochs = cli("keyring", "show", "-I", "carol.id", "--json").json()["rooms"][0]["epochs"]
+    assert [(e["epoch"], e["key"], e["source"]) for e in epochs] == [(1, True, "bundle"), (2, False, "link")]
+    sealed = cli("seal", "-I", "bob.id", "--room", "room-42", input="after carol").stdout
+    refused = cli("open", "-I", "carol.id", input=sealed, expect=1)
+    assert refused.lines == ["domvia-e2ee: error: stdin: cannot open: you were not a member of room 'room-42' "
+                             "in epoch 2"]
+    assert cli("open", "-I", "carol.id", "--json", input=sealed, expect=1).json()["error"]["code"] == "E_NOT_MEMBER"
 
 
 def test_add_with_slices_and_history(world: World) -> None:
@@ -52,7 +63,8 @@ def test_add_with_slices_and_history(world: World) -> None:
     assert sorted(os.listdir(cli.path("s2"))) == ["alice.slice", "bob.slice", "carol.slice", "dave.slice"]
     piece = Slice.from_bytes(cli.path("s2/dave.slice").read_bytes())
     assert piece.member.participant_id == "dave" and piece.header.epoch == 2
-    accepted = cli("keyring", "accept", "-I", "dave.id", "--admin", "alice.pub", "s2/dave.slice", "--json").json()
+    accepted = cli("keyring", "accept", "-I", "dave.id", "--room", "room-42", "--admin", "alice.pub", "s2/dave.slice",
+                   "--json").json()
     assert accepted["epochs"] == [2] and accepted["kind"] == "slice"
     history = cli("keyring", "accept", "-I", "dave.id", "h2/dave.history", "--json").json()
     assert history["epochs"] == [1] and history["kind"] == "history"
@@ -70,7 +82,8 @@ def test_rotate_if_due_and_policy(cli: Cli) -> None:
     assert not_due.out == "room r: epoch 1, rotation not due; nothing changed\n"
     cli("seal", "-I", "bob.id", "--room", "r", input="one")
     shown = cli("room", "show", "-I", "bob.id", *STATE, "--json").json()
-    assert shown["rotation_due"] == ["messages"] and shown["policy"] == {"max_messages": 1, "max_age_seconds": 7200}
+    assert shown["rotation_due"] == ["messages"] and shown["policy"] == {"max_messages": 1, "max_age_seconds": 7200,
+                                                                        "members_may_rotate": False}
     rotated = cli("room", "rotate", "-I", "bob.id", *STATE, "--if-due")
     assert rotated.out == "room r: epoch 2, members 1 (bob)\n"
     assert rotated.lines == ["domvia-e2ee: the bundle of epoch 2 is kept in room.state; write it with "
@@ -133,15 +146,35 @@ def test_slices_dir_must_be_new_or_empty(world: World) -> None:
     assert len(os.listdir(cli.path("empty"))) == 3
 
 
-def test_stale_state_after_another_admin_rotated(world: World) -> None:
+def test_a_state_behind_the_keyring_continues_from_the_keyring(world: World) -> None:
+    """Another admin rotated (here: the same admin from another state file): the key ring holds a newer
+    epoch than the state names. The room is the key ring's, but the state has no bundle of that epoch."""
     cli = world.cli
-    stale = cli.path("room.state").read_bytes()
+    behind = cli.path("room.state").read_bytes()
     cli("room", "rotate", *ALICE, *STATE)
-    cli.path("room.state").write_bytes(stale)
-    result = cli("room", "show", *ALICE, *STATE, expect=1)
+    cli.path("room.state").write_bytes(behind)
+    assert world.room_show()["epoch"] == 2
+    before = cli.snapshot()
+    result = cli("room", "show", *ALICE, *STATE, "--bundle-out", "again.bin", expect=1)
     assert result.lines == [
-        "domvia-e2ee: error: room.state: room state is at epoch 1 of 'room-42' but the key ring's latest is 2",
-        "domvia-e2ee: hint: another member rotated the room, or this state file and key ring do not belong together"]
+        "domvia-e2ee: error: room.state: does not hold the bundle of epoch 2: another admin made it",
+        "domvia-e2ee: hint: fetch that bundle from the product server"]
+    assert cli.snapshot() == before and not cli.path("again.bin").exists()
+    rotated = cli("room", "rotate", *ALICE, *STATE, "--bundle-out", "b3.bin", "--json").json()
+    assert rotated["epoch"] == 3
+    assert json.loads(cli.path("room.state").read_bytes())["room"] == {"room": "room-42", "epoch": 3}
+
+
+def test_a_state_ahead_of_the_keyring_is_refused(world: World) -> None:
+    cli = world.cli
+    state = json.loads(cli.path("room.state").read_bytes())
+    cli.path("room.state").write_text(json.dumps({**state, "room": {"room": "room-42", "epoch": 5}}))
+    before = cli.snapshot()
+    result = cli("room", "rotate", *ALICE, *STATE, expect=1)
+    assert result.lines == [
+        "domvia-e2ee: error: room.state: room state is at epoch 5 of 'room-42' but the key ring's latest is 1",
+        "domvia-e2ee: hint: this state file and key ring do not belong together"]
+    assert cli.snapshot() == before
 
 
 def test_state_of_another_owner_is_refused(world: World) -> None:
@@ -176,10 +209,12 @@ def test_corrupt_truncated_and_wrong_version_state_files_change_nothing(world: W
         json.dumps({**state, "extra": 1}).encode(): "room.state: not a valid domvia-e2ee room-state file: extra: "
                                                     "unknown field",
         json.dumps({**state, "bundle": foreign}).encode(): "room.state: not a valid domvia-e2ee room-state file: "
-                                                           "bundle: is not the signed bundle of the current epoch",
-        json.dumps({**state, "room": {**state["room"], "members": state["room"]["members"][1:]}}).encode():
-            "room.state: not a valid domvia-e2ee room-state file: members: must list each member once, the key "
-            "ring's owner included",
+                                                           "bundle: is not the signed bundle of the state's epoch",
+        json.dumps({**state, "room": {**state["room"], "room": "room-x"}}).encode():
+            "room.state: not a valid domvia-e2ee room-state file: bundle: is not the signed bundle of the state's epoch",
+        # Members and admins are never read from this file: a file that names them is refused, not obeyed.
+        json.dumps({**state, "room": {**state["room"], "members": ["alice"]}}).encode():
+            "room.state: not a valid domvia-e2ee room-state file: members: unknown field",
     }
     for data, message in cases.items():
         cli.path("room.state").write_bytes(data)
