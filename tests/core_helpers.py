@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
-from domvia_e2ee import AuthenticationError, Identity, KeyRing, RoomKey, Suite
+from domvia_e2ee import AuthenticationError, Bundle, Identity, KeyRing, PublicIdentity, RoomKey, Suite, WrapKem
 from domvia_e2ee.encoding import ID_ALPHABET
+from domvia_e2ee.group.bundle import SignedHeader
+from domvia_e2ee.group.header import NO_PREVIOUS, Admin, EpochHeader, Flag, RoomPolicy
+from domvia_e2ee.group.keyring_state import keyring_to_plaintext
+from domvia_e2ee.group.members import Member, MemberProof
+from domvia_e2ee.hazmat import merkle
 from domvia_e2ee.message import SealedMessage, header_prefix
+from domvia_e2ee.wrap import wrap
 
 ID_CHARS = ID_ALPHABET.decode("ascii")
 ids = st.text(alphabet=ID_CHARS, min_size=1, max_size=128)
@@ -79,7 +86,49 @@ def epoch_bytes(epoch: int) -> bytes:
 
 
 def ring_state(ring: KeyRing) -> dict[str, Any]:
-    return ring.to_dict()
+    """Everything a key ring holds (its plaintext export form), to compare before and after."""
+    return keyring_to_plaintext(ring)
+
+
+def key_of(ring: KeyRing, room_id: str, epoch: int) -> RoomKey | None:
+    """The room key a key ring holds for an epoch (None for a link); E_UNKNOWN_KEY if not held."""
+    return ring.record(room_id, epoch).key
+
+
+def admins_of(*identities: Identity | PublicIdentity) -> tuple[Admin, ...]:
+    """An admin set as a header lists it: (id, fingerprint) sorted by id."""
+    publics = [i.public if isinstance(i, Identity) else i for i in identities]
+    return tuple(sorted(((p.participant_id, p.fingerprint) for p in publics), key=lambda a: a[0].encode()))
+
+
+def forge_bundle(signer: Identity, key: RoomKey, wrapped: Mapping[PublicIdentity, bytes] | Sequence[PublicIdentity],
+                 *, previous: bytes | None = None, admins: tuple[Admin, ...] | None = None,
+                 policy: RoomPolicy | None = None, rotator_id: str | None = None, issued_at: int = 0,
+                 flags: Flag | None = None, authority: MemberProof | None = None,
+                 kem: WrapKem = WrapKem.X25519) -> Bundle:
+    """A bundle assembled by hand and signed by signer, so a test can make each part exactly as
+    wrong as it wants. wrapped maps members to the wrapped key their entry carries (a list of
+    members: the key honestly wrapped to each). previous defaults to no previous (epoch 1) and
+    admins to the signer alone."""
+    if not isinstance(wrapped, Mapping):
+        wrapped = {m: wrap(key, m, kem) for m in wrapped}
+    ordered = sorted(wrapped.items(), key=lambda item: item[0].participant_id.encode())
+    members = tuple(Member.make(p, w) for p, w in ordered)
+    tree = merkle.Tree([m.entry.leaf() for m in members])
+    policy = policy or RoomPolicy()
+    if flags is None:
+        flags = Flag.MEMBERS_MAY_ROTATE if policy.members_may_rotate else Flag(0)
+    header = EpochHeader(kem, key.suite, key.room_id, key.epoch, key.key_id,
+                         NO_PREVIOUS if previous is None else previous, rotator_id or signer.participant_id,
+                         issued_at, flags, policy, admins_of(signer) if admins is None else admins, len(members),
+                         tree.root)
+    return Bundle(SignedHeader(header, signer.sign(header.signed_bytes()), authority), members)
+
+
+def next_after(ring: KeyRing, room_id: str) -> dict[str, Any]:
+    """forge_bundle arguments that extend ring's chain as its latest header says (previous, admins, policy)."""
+    header = ring.header(room_id)
+    return {"previous": header.epoch_hash(), "admins": header.admins, "policy": header.policy}
 
 
 def connect(rings: dict[str, KeyRing], identities: dict[str, Identity]) -> None:
@@ -106,11 +155,11 @@ def world(names: tuple[str, ...] = ("alice", "bob", "carol"), admin: str = "alic
 
 def assert_unchanged(ring: KeyRing, error: type[BaseException], func: Any, *args: Any, **kwargs: Any) -> BaseException:
     """func(*args) raises exactly `error` and leaves the key ring's whole state as it was."""
-    before = ring.to_dict()
+    before = keyring_to_plaintext(ring)
     with pytest.raises(error) as info:
         func(*args, **kwargs)
     assert type(info.value) is error, info.value
     if error is AuthenticationError:
         assert_opaque_auth(info.value)
-    assert ring.to_dict() == before
+    assert keyring_to_plaintext(ring) == before
     return info.value

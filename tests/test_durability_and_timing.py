@@ -23,8 +23,7 @@ from domvia_e2ee.attachment_stream import HEADER_SIZE, StreamKey
 from domvia_e2ee.errors import AuthenticationError, DomviaError
 from domvia_e2ee.hazmat import merkle
 from domvia_e2ee.identity import Identity
-from domvia_e2ee.keyring import KeyRing
-from domvia_e2ee.room import Room
+from domvia_e2ee import KeyRing, Room
 from domvia_e2ee.storage import StoredIdentity
 
 NOBODY = 65534

@@ -237,7 +237,7 @@ def test_python_bundles_accepted_by_js_keyring(kem: WrapKem) -> None:
     assert results[3] == {"accepted": {"room_id": "room-interop", "epochs": [2], "kind": "roster"}}
     assert bytes.fromhex(results[4]["opened"]["content"]) == b"epoch two"
     assert [(h["epoch"], h["secret"]) for h in out["held"]] == [
-        (e, bytes(ring.key("room-interop", e)).hex()) for e in (1, 2)
+        (e, bytes(ring.record("room-interop", e).key).hex()) for e in (1, 2)  # type: ignore[arg-type]
     ]
     # Bob's JS-sealed reply opens in alice's Python key ring.
     opened = ring.open(bytes.fromhex(results[5]["sealed"]["binary"]))
@@ -308,7 +308,7 @@ def test_js_bundle_accepted_by_python_keyring(kem: int) -> None:
     ring.trust_admin("room-from-js", alice.public)
     accepted = ring.accept(bytes.fromhex(built["bundle"]))
     assert (accepted.room_id, tuple(accepted.epochs), accepted.kind) == ("room-from-js", (1,), "bundle")
-    assert bytes(ring.key("room-from-js", 1)) == secret
+    assert bytes(ring.record("room-from-js", 1).key) == secret  # type: ignore[arg-type]
     opened = ring.open(bytes.fromhex(sealed["binary"]))
     assert (opened.plaintext, opened.sender_id, opened.signed) == (b"hello from js", "alice", True)
     # The slice for bob verifies in a fresh Python key ring too.

@@ -8,7 +8,11 @@ import threading
 import pytest
 from core_helpers import fixed_identity, fixed_key, seed
 
-from domvia_e2ee import KeyExhaustedError, KeyRing, PolicyError, Room, RoomKey, Suite, keys, open, seal  # noqa: A004
+from domvia_e2ee import (
+    KeyExhaustedError, KeyRing, PolicyError, Room, RoomKey, Suite, keyring_from_plaintext, keyring_to_plaintext, keys,
+    open,  # noqa: A004
+    seal,
+)
 from domvia_e2ee.errors import FormatError
 from domvia_e2ee.keys import MAX_MESSAGES_PER_SENDER
 
@@ -139,10 +143,10 @@ def test_reserve_seal_is_exact_under_threads() -> None:
 def test_key_ring_budget_survives_a_restart_and_rotation_restores_it() -> None:
     ring = KeyRing(ALICE)
     room, _ = Room.create(ring, "room-1", [BOB.public])
-    ring.key("room-1", 1)._restore_sealed_count("alice", MAX_MESSAGES_PER_SENDER)
+    ring.record("room-1", 1).key._restore_sealed_count("alice", MAX_MESSAGES_PER_SENDER)  # type: ignore[union-attr]
     with pytest.raises(KeyExhaustedError):
         ring.seal("room-1", b"x", message_id="m-1")
-    reloaded = KeyRing.from_dict(ring.to_dict(), ALICE)
+    reloaded = keyring_from_plaintext(keyring_to_plaintext(ring), ALICE)
     with pytest.raises(KeyExhaustedError):
         reloaded.seal("room-1", b"x", message_id="m-1")
     room.rotate()

@@ -26,7 +26,8 @@ def reference_root(leaves: list[bytes]) -> bytes:
 
 
 def test_domain_separation() -> None:
-    assert merkle.leaf_hash(b"x") == hashlib.sha256(b"\x00domvia-e2ee/v1 member" + b"x").digest()
+    # group state v2 (spec/bundle.md, "Member tree"): the leaf label names v2
+    assert merkle.leaf_hash(b"x") == hashlib.sha256(b"\x00domvia-e2ee/v2 member" + b"x").digest()
     with pytest.raises(ValueError):
         merkle.Tree([])
 

@@ -12,15 +12,19 @@ from collections.abc import Callable
 
 import pytest
 
+from core_helpers import admins_of, key_of
+
 from domvia_e2ee import (
-    Bundle, FormatError, Identity, InvalidKeyError, KeyExhaustedError, KeyRing, PolicyError, Room, RoomKey, Slice,
-    StaleEpochError, Suite, UnauthorizedError, UnknownKeyError, UnknownSenderError, WrapKem, open_unsigned, seal,
-    seal_unsigned,
+    Announcement, Bundle, FormatError, Identity, InvalidKeyError, KeyExhaustedError, KeyRing, PolicyError, Room,
+    RoomKey, RoomPolicy, Slice, StaleEpochError, Suite, UnauthorizedError, UnknownKeyError, UnknownSenderError,
+    WrapKem, open_unsigned, seal, seal_unsigned,
 )
 from domvia_e2ee import open as open_signed
-from domvia_e2ee.bundle import MAX_MEMBERS, Member, MembershipProof, build_bundle
+from domvia_e2ee.group.bundle import Plan, build_bundle
+from domvia_e2ee.group.header import MAX_MEMBERS
+from domvia_e2ee.group.history import SharedEpoch, build_history
+from domvia_e2ee.group.members import Member, MemberProof, RosterEntry
 from domvia_e2ee.hazmat import merkle
-from domvia_e2ee.history import build_history
 from domvia_e2ee.keys import MAX_CACHED_SENDERS, MAX_MESSAGES_PER_SENDER
 from domvia_e2ee.labels import MAGIC_SLICE
 from domvia_e2ee.message import header_prefix
@@ -87,28 +91,44 @@ def _people() -> dict[str, Identity]:
 
 
 def _bundle() -> Bundle:
+    """Epoch 4 of a member-rotated room, rotated by bob (no admin) with his authority proof of epoch 3."""
     people = _people()
-    first = build_bundle(people["alice"], _key(), [p.public for p in people.values()], kem=WrapKem.X25519,
-                         issued_at=5, proof=None)
+    publics = [p.public for p in people.values()]
+    policy = RoomPolicy(members_may_rotate=True)
+    first = build_bundle(people["alice"], _key(), publics, kem=WrapKem.X25519, issued_at=5,
+                         plan=Plan(bytes([1]) * 32, policy, admins_of(people["alice"])))
     key = RoomKey(bytes(range(1, 33)), room_id=ROOM, epoch=4)
-    return build_bundle(people["alice"], key, [p.public for p in people.values()], kem=WrapKem.X25519,
-                        issued_at=6, proof=first.proof_for("alice"))
+    return build_bundle(people["bob"], key, publics, kem=WrapKem.X25519, issued_at=6,
+                        plan=Plan(first.header.epoch_hash(), policy, admins_of(people["alice"]),
+                                  authority=first.proof_for("bob")))
 
 
 def _header_layout(bundle: Bundle) -> list[tuple[str, int]]:
     h = bundle.header
-    return [("magic", 4), ("kem", 1), ("suite", 1), ("room_id", 1 + len(h.room_id)), ("epoch", 4), ("key_id", 32),
-            ("rotator_id", 1 + len(h.rotator_id)), ("issued_at", 8), ("member_count", 4), ("root", 32),
-            ("signature", 64)]
+    # header.py reads issued_at, flags and both policy limits (17 bytes) in one read named "issued_at"
+    layout = [("magic", 4), ("kem", 1), ("suite", 1), ("room_id", 1 + len(h.room_id)), ("epoch", 4),
+              ("key_id", 32), ("previous", 32), ("rotator_id", 1 + len(h.rotator_id)), ("issued_at", 8 + 1 + 4 + 4),
+              ("admin_count", 1)]
+    for admin_id, _ in h.admins:
+        layout += [("admin.id", 1 + len(admin_id)), ("admin.fingerprint", 32)]
+    return [*layout, ("member_count", 4), ("root", 32), ("signature", 64)]
 
 
-def _proof_layout(proof: MembershipProof) -> list[tuple[str, int]]:
-    return [("proof", 1), ("proof.wrapped_digest", 32), ("proof.index", 4), ("proof.path", 1 + 32 * len(proof.path))]
+def _proof_layout(proof: MemberProof, field: str) -> list[tuple[str, int]]:
+    entry = proof.entry
+    return [(f"{field}.id", 1 + len(entry.participant_id)), (f"{field}.keys", 64),
+            (f"{field}.xwing", 2 + len(entry.xwing)), (f"{field}.wrapped_digest", 32), (f"{field}.index", 4),
+            (f"{field}.path", 1 + 32 * len(proof.path))]
+
+
+def _authority_layout(bundle: Bundle) -> list[tuple[str, int]]:
+    proof = bundle.signed.authority
+    return [("authority", 1)] + ([] if proof is None else _proof_layout(proof, "authority"))
 
 
 def _member_layout(member: Member) -> list[tuple[str, int]]:
-    return [("member.id", 1 + len(member.participant_id)), ("member.fingerprint", 32),
-            ("member.wrapped_key", 2 + len(member.wrapped))]
+    return [("member.id", 1 + len(member.participant_id)), ("member.keys", 64),
+            ("member.xwing", 2 + len(member.entry.xwing)), ("member.wrapped_key", 2 + len(member.wrapped))]
 
 
 def _check_truncations(parse: Callable[[bytes], object], data: bytes, layout: list[tuple[str, int]]) -> None:
@@ -126,24 +146,32 @@ def _check_truncations(parse: Callable[[bytes], object], data: bytes, layout: li
 
 def test_bundle_truncated_anywhere_names_the_field() -> None:
     bundle = _bundle()
-    assert bundle.proof is not None
-    layout = _header_layout(bundle) + _proof_layout(bundle.proof)
+    assert bundle.signed.authority is not None
+    layout = _header_layout(bundle) + _authority_layout(bundle)
     for member in bundle.members:
         layout += _member_layout(member)
     _check_truncations(Bundle.from_bytes, bundle.to_bytes(), layout)
 
 
 def test_slice_truncated_anywhere_names_the_field() -> None:
-    piece = _bundle().slice_for("bob")
-    assert piece.proof is not None
-    layout = (_header_layout(_bundle()) + _proof_layout(piece.proof) + _member_layout(piece.member)
-              + [("index", 4), ("path", 1 + 32 * len(piece.path))])
+    bundle = _bundle()
+    piece = bundle.slice_for("carol")
+    layout = (_header_layout(bundle) + _authority_layout(bundle) + _proof_layout(piece.rotator, "rotator")
+              + _member_layout(piece.member) + [("index", 4), ("path", 1 + 32 * len(piece.path))])
     _check_truncations(Slice.from_bytes, piece.to_bytes(), layout)
 
 
+def test_announcement_truncated_anywhere_names_the_field() -> None:
+    bundle = _bundle()
+    announcement = bundle.announcement()
+    layout = _header_layout(bundle) + _authority_layout(bundle) + _proof_layout(announcement.rotator, "rotator")
+    layout[0] = ("magic", 4)
+    _check_truncations(Announcement.from_bytes, announcement.to_bytes(), layout)
+
+
 @pytest.mark.parametrize(("old", "new", "field"), [
-    (b"\x06room-1", b"\x06room 1", "room_id"), (b"\x05alice\x00", b"\x05al ce\x00", "rotator_id"),
-    (b"\x03bob", b"\x03b b", "member.id"),
+    (b"\x06room-1", b"\x06room 1", "room_id"), (b"\x03bob", b"\x03b b", "rotator_id"),
+    (b"\x05alice", b"\x05al ce", "admin.id"), (b"\x05carol", b"\x05car l", "member.id"),
 ])
 def test_invalid_ids_name_their_field(old: bytes, new: bytes, field: str) -> None:
     data = _bundle().to_bytes()
@@ -156,7 +184,7 @@ def test_invalid_ids_name_their_field(old: bytes, new: bytes, field: str) -> Non
 def test_count_presence_and_size_errors() -> None:
     bundle = _bundle()
     data = bundle.to_bytes()
-    count_at = sum(size for _, size in _header_layout(bundle)[:8])
+    count_at = sum(size for _, size in _header_layout(bundle)[:-3])
     for count, field in ((0, "member_count"), (MAX_MEMBERS + 1, "member_count"), (MAX_MEMBERS, "member.id")):
         changed = data[:count_at] + count.to_bytes(4, "big") + data[count_at + 4:]
         with pytest.raises(FormatError) as info:
@@ -165,7 +193,7 @@ def test_count_presence_and_size_errors() -> None:
     proof_at = sum(size for _, size in _header_layout(bundle))
     with pytest.raises(FormatError, match="0 or 1") as info:
         Bundle.from_bytes(data[:proof_at] + b"\x02" + data[proof_at + 1:])
-    assert info.value.field == "proof"
+    assert info.value.field == "authority"
     wrapped = bundle.members[0].wrapped
     with pytest.raises(FormatError, match="bytes") as info:
         Bundle.from_bytes(data.replace(len(wrapped).to_bytes(2, "big") + wrapped,
@@ -197,23 +225,31 @@ def test_size_limit_is_inclusive() -> None:
     with pytest.raises(FormatError, match="larger") as info:
         Slice.from_bytes(MAGIC_SLICE + bytes(limit - 3))
     assert info.value.field == "slice"
-    with pytest.raises(FormatError, match="not a version 1") as info:
+    with pytest.raises(FormatError, match="not a version 2") as info:
         Bundle.from_bytes(MAGIC_SLICE + bytes(10))
     assert info.value.field == "magic"
 
 
-def test_build_bundle_keeps_proof_and_reports_progress() -> None:
+def _plan(**changes: object) -> Plan:
+    return Plan(**({"previous": bytes([1]) * 32, "admins": admins_of(_people()["alice"])} | changes))  # type: ignore[arg-type]
+
+
+def test_build_bundle_keeps_the_plan_and_reports_progress() -> None:
     people = _people()
-    proof = MembershipProof(bytes(32), 1, (bytes(32),))
+    proof = _bundle().proof_for("carol")
+    policy = RoomPolicy(max_messages=7, max_age_seconds=9, members_may_rotate=True)
     calls: list[tuple[int, int]] = []
     bundle = build_bundle(people["alice"], _key(), [p.public for p in people.values()], kem=WrapKem.X25519,
-                          issued_at=1, proof=proof, progress=lambda done, total: calls.append((done, total)))
-    assert bundle.proof == proof
+                          issued_at=1, plan=_plan(policy=policy, authority=proof),
+                          progress=lambda done, total: calls.append((done, total)))
+    assert bundle.signed.authority == proof and bundle.header.policy == policy
+    assert bundle.header.previous == bytes([1]) * 32 and bundle.header.issued_at == 1
     assert calls == [(1, 3)] * 3
     with pytest.raises(ValueError, match="duplicate"):
-        build_bundle(people["alice"], _key(), [people["bob"].public] * 2, kem=WrapKem.X25519, issued_at=1, proof=None)
+        build_bundle(people["alice"], _key(), [people["bob"].public] * 2, kem=WrapKem.X25519, issued_at=1,
+                     plan=_plan())
     with pytest.raises(ValueError, match="1 to"):
-        build_bundle(people["alice"], _key(), [], kem=WrapKem.X25519, issued_at=1, proof=None)
+        build_bundle(people["alice"], _key(), [], kem=WrapKem.X25519, issued_at=1, plan=_plan())
 
 
 def test_missing_member_names_itself() -> None:
@@ -279,11 +315,11 @@ def test_key_ring_errors_name_room_epoch_and_sender() -> None:
     with pytest.raises(PolicyError, match="unsigned"):
         rings["bob"].open(rings["alice"].seal_unsigned(ROOM, b"x", message_id="m-1"))
     stranger = Identity("dave", x25519_private=bytes([9]) * 32, ed25519_seed=bytes([99]) * 32)
-    key = rings["bob"].key(ROOM, 1)
-    with pytest.raises(UnknownSenderError, match="dave"):
+    key = key_of(rings["bob"], ROOM, 1)
+    with pytest.raises(UnauthorizedError, match="dave"):
         rings["bob"].open(seal(key, b"x", message_id="m-2", sender=stranger))
     rings["bob"].add_identity(stranger.public)
-    with pytest.raises(UnauthorizedError, match="dave"):
+    with pytest.raises(UnauthorizedError, match="dave"):  # the roster decides, not the directory
         rings["bob"].open(seal(key, b"x", message_id="m-3", sender=stranger))
     with pytest.raises(PolicyError, match="replace=True"):
         rings["bob"].add_identity(Identity("dave", x25519_private=bytes([8]) * 32, ed25519_seed=bytes([98]) * 32).public)
@@ -292,16 +328,19 @@ def test_key_ring_errors_name_room_epoch_and_sender() -> None:
     with pytest.raises(UnknownKeyError, match="epoch 7"):
         rings["bob"].record(ROOM, 7)
     assert rings["bob"].latest_epoch("room-9") is None
-    with pytest.raises(FormatError, match="bundle, slice or history") as info:
+    with pytest.raises(FormatError, match="bundle, slice, announcement, history bundle or member proof") as info:
         rings["bob"].accept(b"DVM\x01")
     assert info.value.field == "magic"
-    # A slice-only epoch has no roster yet, and a removed member's late message is refused by name.
-    rotation = room.remove(["carol"])
+    # A slice-only epoch knows only the rotator and its holder, and a removed member's late message is
+    # refused by name.
+    rotation = room.rotate()
     rings["bob"].accept(rotation.bundle.slice_for("bob").to_bytes())
+    rings["carol"].accept(rotation.bundle)
     with pytest.raises(UnknownSenderError, match="full bundle"):
-        rings["bob"].open(rings["alice"].seal(ROOM, b"x", message_id="m-5"))
+        rings["bob"].open(rings["carol"].seal(ROOM, b"x", message_id="m-5"))
     rings["bob"].accept(rotation.bundle.to_bytes())
-    late = seal(rings["carol"].key(ROOM, 1), b"still here", message_id="m-6", sender=people["carol"])
+    rings["bob"].accept(room.remove(["carol"]).bundle.to_bytes())
+    late = seal(key_of(rings["carol"], ROOM, 1), b"still here", message_id="m-6", sender=people["carol"])
     with pytest.raises(UnauthorizedError, match="no longer a member"):
         rings["bob"].open(late)
 
@@ -313,7 +352,7 @@ def test_unsigned_errors_name_the_rule() -> None:
     rings["bob"].accept(rotation.bundle.to_bytes())
     with pytest.raises(StaleEpochError, match="current epoch"):
         rings["bob"].open(old)
-    forged = seal_unsigned(rings["bob"].key(ROOM, 2), b"x", message_id="m-2", sender_id="mallory")
+    forged = seal_unsigned(key_of(rings["bob"], ROOM, 2), b"x", message_id="m-2", sender_id="mallory")
     with pytest.raises(UnauthorizedError, match="mallory"):
         rings["bob"].open(forged)
 
@@ -334,26 +373,19 @@ def test_bare_open_errors_say_which_mode() -> None:
         seal(key, bytes(70_000), message_id="m-3", sender=alice)
 
 
-def test_history_never_replaces_a_held_epoch_and_admins_may_share() -> None:
-    """A history entry for an epoch already held adds nothing; an admin needs no membership to share."""
+def test_history_never_replaces_a_held_epoch() -> None:
+    """A history entry for an epoch already held in full adds nothing, and the held record stays."""
     people, rings, room = _rings()
     record = rings["bob"].record(ROOM, 1)
-    roster = sorted((record.roster or {}).items())
     second = room.rotate()
     rings["bob"].accept(second.bundle.to_bytes())
-    shared = build_history(people["alice"], people["bob"].public, [(rings["alice"].key(ROOM, 1), roster)],
-                           anchor_epoch=2, kem=WrapKem.X25519, issued_at=9, proof=None)
+    alice_record = rings["alice"].record(ROOM, 1)
+    shared = build_history(people["alice"], people["bob"].public,
+                           [SharedEpoch(alice_record.header_bytes, alice_record.key, tuple(alice_record.roster.values()))],
+                           room_id=ROOM, anchor_epoch=2, kem=WrapKem.X25519, issued_at=9,
+                           sharer_proof=second.bundle.proof_for("alice"))
     assert rings["bob"].accept(shared.to_bytes()).epochs == ()
     assert rings["bob"].record(ROOM, 1) is record and record.source == "bundle"
-    # dave, not a member of anything, trusts alice as admin: her proofless history is accepted.
-    dave = Identity("dave", x25519_private=bytes([9]) * 32, ed25519_seed=bytes([99]) * 32)
-    ring = KeyRing(dave)
-    ring.trust_admin(ROOM, people["alice"].public)
-    third = room.add([dave.public])
-    ring.accept(third.bundle.to_bytes())
-    for_dave = build_history(people["alice"], dave.public, [(rings["alice"].key(ROOM, 1), roster)],
-                             anchor_epoch=3, kem=WrapKem.X25519, issued_at=9, proof=None)
-    assert ring.accept(for_dave.to_bytes()).epochs == (1,)
 
 
 def test_guidance_messages_are_exact() -> None:
@@ -368,8 +400,11 @@ def test_guidance_messages_are_exact() -> None:
     data = piece.to_bytes()
     too_long = data[:-1 - 32 * len(piece.path)] + bytes([merkle.MAX_PATH + 1])
     unsorted = dataclasses.replace(_bundle(), members=tuple(reversed(_bundle().members))).to_bytes()
-    count_at = sum(size for _, size in _header_layout(_bundle())[:8])
-    _, rings, _ = _rings()
+    count_at = sum(size for _, size in _header_layout(_bundle())[:-3])
+    _, rings, room = _rings()
+    slice_only = room.rotate()
+    rings["bob"].accept(slice_only.bundle.slice_for("bob"))
+    from_carol = seal(key_of(rings["alice"], ROOM, 2), b"x", message_id="m-9", sender=_people()["carol"])
     cases: list[tuple[Callable[[], object], str]] = [
         (lambda: RoomKey(bytes(31), room_id=ROOM, epoch=1), "a room key is 32 bytes"),
         (lambda: exhausted.reserve_seal("alice"), "this epoch's key reached its message bound; rotate the room"),
@@ -377,15 +412,21 @@ def test_guidance_messages_are_exact() -> None:
          "message is not signed; open_unsigned() is the explicit unsigned mode"),
         (lambda: open_signed(key, signed, sender=bob.public), "the identity given is not the message's sender"),
         (lambda: open_unsigned(key, signed), "message is signed: open it with the sender's public identity"),
-        (lambda: KeyRing(alice).accept(b"DVM\x01"), "magic: not a bundle, slice or history bundle"),
+        (lambda: KeyRing(alice).accept(b"DVM\x01"),
+         "magic: not a version 2 bundle, slice, announcement, history bundle or member proof"),
+        (lambda: rings["bob"].open(from_carol), "membership of 'carol' in epoch 2 not proved yet: "
+                                                "fetch its member proof or the full bundle"),
+        (lambda: Room(rings["bob"], ROOM),
+         "epoch 2: its key and full member list are needed: accept the full bundle"),
         (lambda: rings["bob"].open(rings["alice"].seal_unsigned(ROOM, b"x", message_id="m-3")),
          "unsigned message refused: this key ring requires signatures"),
-        (lambda: Slice.from_bytes(data[:proof_at] + b"\x02" + data[proof_at + 1:]), "proof: presence byte must be 0 or 1"),
+        (lambda: Slice.from_bytes(data[:proof_at] + b"\x02" + data[proof_at + 1:]),
+         "authority: presence byte must be 0 or 1"),
         (lambda: Slice.from_bytes(too_long), "path: longer than any tree allows"),
         (lambda: Bundle.from_bytes(unsorted), "members: must be sorted by id with no duplicates"),
         (lambda: Bundle.from_bytes(unsorted[:count_at] + bytes(4) + unsorted[count_at + 4:]),
          f"member_count: must be from 1 to {MAX_MEMBERS}"),
-        (lambda: build_bundle(alice, key, [bob.public] * 2, kem=WrapKem.X25519, issued_at=1, proof=None),
+        (lambda: build_bundle(alice, key, [bob.public] * 2, kem=WrapKem.X25519, issued_at=1, plan=_plan()),
          "duplicate member id"),
     ]
     for call, message in cases:
@@ -394,26 +435,25 @@ def test_guidance_messages_are_exact() -> None:
         assert str(info.value) == message
 
 
-def test_an_admin_outside_the_anchor_epoch_may_share_history() -> None:
-    """Admin authority does not depend on membership: zed is trusted as admin by dave, and is in no epoch."""
+def test_a_trusted_admin_outside_the_anchor_epoch_cannot_share_history() -> None:
+    """v2: only a member of the anchor epoch shares (spec/history.md, step 4); being trusted as an
+    admin for joining gives zed, who is in no epoch, no authority over history."""
     people, rings, room = _rings()
     zed = Identity("zed", x25519_private=bytes([7]) * 32, ed25519_seed=bytes([77]) * 32)
     dave = Identity("dave", x25519_private=bytes([9]) * 32, ed25519_seed=bytes([99]) * 32)
     ring = KeyRing(dave)
     ring.trust_admin(ROOM, people["alice"].public)
     ring.trust_admin(ROOM, zed.public)
-    ring.accept(room.add([dave.public]).bundle.to_bytes())
-    roster = sorted((rings["alice"].record(ROOM, 1).roster or {}).items())
-    shared = build_history(zed, dave.public, [(rings["alice"].key(ROOM, 1), roster)], anchor_epoch=2,
-                           kem=WrapKem.X25519, issued_at=9, proof=None)
-    assert ring.accept(shared.to_bytes()).epochs == (1,)
-    stranger = KeyRing(dave)
-    stranger.trust_admin(ROOM, people["alice"].public)
-    stranger.add_identity(zed.public)
-    stranger.accept(room.rotate().bundle.to_bytes())
-    with pytest.raises(UnauthorizedError):
-        stranger.accept(build_history(zed, dave.public, [(rings["alice"].key(ROOM, 1), roster)], anchor_epoch=3,
-                                      kem=WrapKem.X25519, issued_at=9, proof=None).to_bytes())
+    second = room.add([dave.public])
+    ring.accept(second.bundle.to_bytes())
+    record = rings["alice"].record(ROOM, 1)
+    entry = SharedEpoch(record.header_bytes, record.key, tuple(record.roster.values()))
+    zeds_proof = MemberProof(RosterEntry.of(zed.public, bytes(32)), 0, ())
+    shared = build_history(zed, dave.public, [entry], room_id=ROOM, anchor_epoch=2, kem=WrapKem.X25519, issued_at=9,
+                           sharer_proof=zeds_proof)
+    with pytest.raises(UnauthorizedError, match="zed"):
+        ring.accept(shared.to_bytes())
+    assert ring.epochs(ROOM) == [2]
 
 
 def test_a_room_of_exactly_the_maximum_size_can_be_built(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -421,15 +461,20 @@ def test_a_room_of_exactly_the_maximum_size_can_be_built(monkeypatch: pytest.Mon
     ids, leaves, the tree and the signature are real."""
     import types
 
-    from domvia_e2ee import bundle as bundle_module
+    from domvia_e2ee.group import bundle as bundle_module
 
     monkeypatch.setattr(bundle_module, "wrap_many", lambda key, members, kem, progress: [bytes(80)] * len(members))
-    members = [types.SimpleNamespace(participant_id=f"m{i:06d}", fingerprint=bytes(32)) for i in range(MAX_MEMBERS)]
-    built = build_bundle(_people()["alice"], _key(), members, kem=WrapKem.X25519, issued_at=1, proof=None)  # type: ignore[arg-type]
+
+    def member(participant_id: str) -> types.SimpleNamespace:
+        return types.SimpleNamespace(participant_id=participant_id, x25519=bytes(32), ed25519=bytes(32), xwing=None,
+                                     fingerprint=bytes(32))
+
+    members = [member(f"m{i:06d}") for i in range(MAX_MEMBERS)]
+    built = build_bundle(_people()["alice"], _key(), members, kem=WrapKem.X25519, issued_at=1, plan=_plan())  # type: ignore[arg-type]
     assert built.header.member_count == MAX_MEMBERS
     with pytest.raises(ValueError, match="1 to"):
-        build_bundle(_people()["alice"], _key(), [*members, types.SimpleNamespace(participant_id="z", fingerprint=bytes(32))],  # type: ignore[list-item]
-                     kem=WrapKem.X25519, issued_at=1, proof=None)
+        build_bundle(_people()["alice"], _key(), [*members, member("z")], kem=WrapKem.X25519, issued_at=1,  # type: ignore[list-item]
+                     plan=_plan())
 
 
 

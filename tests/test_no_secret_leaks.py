@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from domvia_e2ee import (
-    Identity, KeyRing, Room, RoomKey, SealedMessage, open as open_signed, open_unsigned, seal,
-    storage,
+    Identity, KeyRing, MemberProofFile, Room, RoomKey, SealedMessage, keyring_from_plaintext, keyring_to_plaintext,
+    open as open_signed, open_unsigned, seal, storage,
 )
 from domvia_e2ee import identity as identity_module
 from domvia_e2ee import keys as keys_module
@@ -88,7 +88,9 @@ class Evidence:
         self.secrets += [cipher._key for cipher in key._senders.values()]
 
     def add_identity(self, identity: Identity) -> None:
-        self.secrets += [identity._x25519_private(), identity._ed_seed, identity._signer._expanded]
+        # libsodium's expanded key is seed || public key: only its first half is secret (rosters and
+        # bundles show public keys on purpose)
+        self.secrets += [identity._x25519_private(), identity._ed_seed, identity._signer._expanded[:32]]
         if identity._xwing_seed is not None:
             self.secrets.append(identity._xwing_seed)
 
@@ -164,15 +166,20 @@ def test_key_rings_bundles_and_their_failures(evidence: Evidence) -> None:
         ring.trust_admin(ROOM_ID, alice.public)
     room, first = Room.create(rings["alice"], ROOM_ID, [bob.public, carol.public])
     rings["bob"].accept(first.bundle.to_bytes())
+    rings["carol"].accept(first.bundle.to_bytes())
     second = room.remove(["carol"])
     rings["bob"].accept(second.bundle.slice_for("bob").to_bytes())
     rings["bob"].accept(second.bundle.to_bytes())  # the roster, so bob can check senders
     message = rings["alice"].seal(ROOM_ID, b"secret plans", message_id="m-1")
     rings["bob"].open(message)
     evidence.error(rings["bob"].open, message)
-    evidence.error(rings["carol"].open, message)
-    evidence.error(rings["carol"].accept, second.bundle.to_bytes())
+    evidence.error(rings["carol"].open, message)  # epoch 2 not held yet
+    evidence.error(rings["carol"].accept, second.bundle.slice_for("bob").to_bytes())
+    rings["carol"].accept(second.bundle.to_bytes())  # a link: carol keeps the chain, holds no key
+    evidence.error(rings["carol"].open, message)  # not a member then
+    evidence.error(rings["carol"].seal, ROOM_ID, b"still here")
     evidence.error(rings["bob"].accept, first.bundle.to_bytes())
+    evidence.error(rings["bob"].accept, MemberProofFile(ROOM_ID, 3, second.bundle.proof_for("alice")).to_bytes())
     evidence.error(rings["bob"].accept, second.bundle.to_bytes()[:-3])
     header = second.bundle.header
     for name, owner in (("bob", carol), ("carol", bob)):
@@ -180,22 +187,26 @@ def test_key_rings_bundles_and_their_failures(evidence: Evidence) -> None:
         evidence.error(unwrap, owner, leaf.wrapped, kem=header.kem, suite=header.suite, room_id=ROOM_ID,
                        epoch=header.epoch, key_id=header.key_id)
         evidence.reprs(name)
-    evidence.error(wrap, room.keyring.key(ROOM_ID, 2), _sentinel_identity("dave").public, WrapKem.MLKEM768_X25519)
+    evidence.error(wrap, room.keyring.record(ROOM_ID, 2).key, _sentinel_identity("dave").public,
+                   WrapKem.MLKEM768_X25519)
     evidence.error(Identity, "x", x25519_private=SENTINEL_X25519 + b"!", ed25519_seed=SENTINEL_ED25519)
-    state = rings["bob"].to_dict()
+    state = keyring_to_plaintext(rings["bob"])
     broken = json.loads(json.dumps(state))
     broken["rooms"][ROOM_ID][0]["secret"] = base64.urlsafe_b64encode(SENTINEL_KEY + b"!!").decode().rstrip("=")
-    evidence.error(KeyRing.from_dict, broken, bob)
+    evidence.error(keyring_from_plaintext, broken, bob)
     broken["rooms"][ROOM_ID][0]["secret"] = list(SENTINEL_KEY)
-    evidence.error(KeyRing.from_dict, broken, bob)
+    evidence.error(keyring_from_plaintext, broken, bob)
+    evidence.error(keyring_from_plaintext, state, carol)
     private = alice.to_private_dict()
     evidence.error(Identity.from_private_dict, dict(private, x25519=private["x25519"] + "A"))
     evidence.error(Identity.from_private_dict, dict(private, ed25519=private["x25519"], extra=private["ed25519"]))
-    evidence.reprs(*rings.values(), room, first, second, second.bundle, *(rings["bob"].record(ROOM_ID, e)
-                                                                         for e in rings["bob"].epochs(ROOM_ID)))
+    evidence.reprs(*rings.values(), room, first, second, second.bundle, second.announcement(),
+                   *(rings["bob"].record(ROOM_ID, e) for e in rings["bob"].epochs(ROOM_ID)))
     for ring in rings.values():
         for epoch in ring.epochs(ROOM_ID):
-            evidence.add_room_key(ring.key(ROOM_ID, epoch))
+            key = ring.record(ROOM_ID, epoch).key
+            if key is not None:
+                evidence.add_room_key(key)
     for identity in (alice, bob, carol):
         evidence.add_identity(identity)
 
@@ -219,7 +230,7 @@ def test_key_files_and_their_failures(evidence: Evidence, tmp_path: Path) -> Non
     evidence.reprs(stored, stored.keyring_cipher())
     evidence.secrets.append(stored._keyring_key or b"")
     evidence.add_identity(alice)
-    evidence.add_room_key(ring.key(ROOM_ID, 1))
+    evidence.add_room_key(ring.record(ROOM_ID, 1).key)  # type: ignore[arg-type]
 
 
 class _RecordingOs:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from core_helpers import ROOM, seed, world
+from core_helpers import ROOM, key_of, seed, world
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domvia_e2ee import DomviaError, Identity, KeyRing, Room, RoomKey, Suite, open  # noqa: A004
+from domvia_e2ee import (
+    DomviaError, Identity, MemberProofFile, Room, RoomKey, Suite, keyring_from_plaintext, keyring_to_plaintext,
+    open,  # noqa: A004
+)
 from domvia_e2ee.hazmat.curves import SigningKey
 from domvia_e2ee.hazmat.suites import AeadKey
 
@@ -76,11 +79,13 @@ def test_key_ring_room_and_records() -> None:
     identities, rings = world(("alice", "bob"))
     room, rotation = Room.create(rings["alice"], ROOM, [identities["bob"].public])
     rings["bob"].accept(rotation.bundle)
-    room.rotate()
-    secrets = [bytes(rings["alice"].key(ROOM, e)) for e in (1, 2)]
+    second = room.rotate()
+    secrets = [bytes(key_of(rings["alice"], ROOM, e)) for e in (1, 2)]  # type: ignore[arg-type]
     text = "\n".join(_renderings(x) for x in (rings["alice"], rings["bob"], room, rings["alice"].record(ROOM, 1),
                                                rings["alice"].record(ROOM, 2), rotation, rotation.bundle,
-                                               rotation.bundle.slice_for("bob")))
+                                               rotation.bundle.slice_for("bob"), second, second.announcement(),
+                                               MemberProofFile(ROOM, 2, second.bundle.proof_for("bob")),
+                                               rings["alice"].header(ROOM)))
     assert_hidden(text, *secrets, seed("alice", "x25519"), seed("alice", "ed25519"), seed("bob", "x25519"))
     assert repr(rings["alice"]) == "KeyRing(owner='alice', rooms=['room-1'])"
 
@@ -100,7 +105,7 @@ def test_errors_carry_no_secret() -> None:
     """Failures on the paths that touch secrets: the messages name fields and ids only."""
     identities, rings = world(("alice", "bob", "carol"))
     room, rotation = Room.create(rings["alice"], ROOM, [identities["bob"].public])
-    key = rings["alice"].key(ROOM, 1)
+    key = key_of(rings["alice"], ROOM, 1)
     sealed = rings["alice"].seal(ROOM, b"secret text", message_id="m-1")
     messages: list[str] = []
     attempts = [
@@ -108,14 +113,15 @@ def test_errors_carry_no_secret() -> None:
         lambda: open(RoomKey(seed("other"), room_id=ROOM, epoch=1), sealed, sender=identities["alice"].public),
         lambda: open(key, sealed.to_bytes()[:-1] + bytes((sealed.to_bytes()[-1] ^ 1,)), sender=identities["alice"].public),
         lambda: rings["bob"].open(sealed),
-        lambda: KeyRing.from_dict(dict(rings["alice"].to_dict(), v=2), identities["alice"]),
+        lambda: keyring_from_plaintext(dict(keyring_to_plaintext(rings["alice"]), v=1), identities["alice"]),
+        lambda: keyring_from_plaintext(keyring_to_plaintext(rings["alice"]), identities["bob"]),
         lambda: room.remove(["alice"]),
     ]
     for attempt in attempts:
         with pytest.raises(DomviaError) as info:
             attempt()
         messages.append(f"{info.value!r} {info.value} {info.value.args}")
-    assert_hidden("\n".join(messages), bytes(key), seed("alice", "x25519"), seed("alice", "ed25519"))
+    assert_hidden("\n".join(messages), bytes(key), seed("alice", "x25519"), seed("alice", "ed25519"))  # type: ignore[arg-type]
     assert_hidden("\n".join(messages), b"secret text" + bytes(21))
 
 

@@ -8,9 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domvia_e2ee import DomviaError, Identity, KeyRing, PublicIdentity, Room, RoomKey, Suite, WrapKem
-from domvia_e2ee.bundle import Bundle, BundleHeader, Member, MembershipProof
-from domvia_e2ee.hazmat import merkle
+from core_helpers import forge_bundle, key_of, next_after
+
+from domvia_e2ee import (
+    Bundle, DomviaError, Identity, KeyRing, PublicIdentity, Room, RoomKey, RoomPolicy, Suite, WrapKem,
+    keyring_to_plaintext,
+)
+from domvia_e2ee.group.members import MemberProof
 
 ROOM = "room-1"
 NAMES = ("alice", "bob", "carol", "dave", "mallory")
@@ -41,7 +45,8 @@ class Scenario:
             self.rings[name].accept(bundle.to_bytes())
 
 
-def scenario(*, members: tuple[str, ...] = ("bob", "carol"), allow_unsigned: bool = False) -> Scenario:
+def scenario(*, members: tuple[str, ...] = ("bob", "carol"), allow_unsigned: bool = False,
+             policy: RoomPolicy | None = None) -> Scenario:
     """alice creates ROOM with members at epoch 1 and every member accepts the bundle.
 
     Every key ring knows every honest public identity (as a server that publishes them honestly
@@ -53,7 +58,7 @@ def scenario(*, members: tuple[str, ...] = ("bob", "carol"), allow_unsigned: boo
             if people[name] is not ring.owner:
                 ring.add_identity(people[name].public)
         ring.trust_admin(ROOM, people["alice"].public)
-    room, rotation = Room.create(rings["alice"], ROOM, [people[m].public for m in members])
+    room, rotation = Room.create(rings["alice"], ROOM, [people[m].public for m in members], policy=policy)
     result = Scenario(people, rings, room, {1: rotation.bundle})
     result.deliver(rotation.bundle, *members)
     return result
@@ -61,7 +66,12 @@ def scenario(*, members: tuple[str, ...] = ("bob", "carol"), allow_unsigned: boo
 
 def state(ring: KeyRing) -> dict[str, Any]:
     """Everything a key ring holds, to check that a rejected input changed nothing."""
-    return ring.to_dict()
+    return keyring_to_plaintext(ring)
+
+
+def held_key(ring: KeyRing, epoch: int, room_id: str = ROOM) -> RoomKey | None:
+    """The room key ring holds for an epoch of the room (None for a link epoch)."""
+    return key_of(ring, room_id, epoch)
 
 
 def error_code(func: Any, *args: Any, **kwargs: Any) -> str:
@@ -74,13 +84,21 @@ def error_code(func: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def signed_bundle(rotator: Identity, key: RoomKey, members: Sequence[PublicIdentity], wrapped: Sequence[bytes], *,
-                  proof: MembershipProof | None, kem: WrapKem = WrapKem.X25519) -> Bundle:
-    """A bundle signed by rotator over leaves it chose: what a malicious rotator can make.
-    members must be sorted by id; wrapped[i] is what members[i]'s leaf carries."""
-    leaves = tuple(Member(m.participant_id, m.fingerprint, w) for m, w in zip(members, wrapped, strict=True))
-    header = BundleHeader(kem, key.suite, key.room_id, key.epoch, key.key_id, rotator.participant_id, 0,
-                          len(leaves), merkle.Tree([leaf.leaf() for leaf in leaves]).root)
-    return Bundle(header, rotator.sign(header.signed_bytes()), proof, leaves)
+                  chain: KeyRing | None, authority: MemberProof | None = None,
+                  kem: WrapKem = WrapKem.X25519) -> Bundle:
+    """A bundle signed by rotator over member entries it chose: what a malicious rotator can make.
+    members must be sorted by id; wrapped[i] is what members[i]'s entry carries. The header extends
+    chain's latest epoch (previous, admins and policy as it holds them), or is an epoch 1 (None)."""
+    extend = next_after(chain, key.room_id) if chain is not None else {}
+    return forge_bundle(rotator, key, dict(zip(members, wrapped, strict=True)), authority=authority, kem=kem,
+                        **extend)
+
+
+def next_bundle(s: Scenario, key: RoomKey, names: Sequence[str], *, rotator: str = "alice",
+                chain: str = "alice", authority: MemberProof | None = None) -> Bundle:
+    """An honestly wrapped bundle for `names`, signed by rotator, extending `chain`'s latest epoch."""
+    return forge_bundle(s.people[rotator], key, [s.people[n].public for n in names], authority=authority,
+                        **next_after(s.rings[chain], key.room_id))
 
 
 def publics(s: Scenario, *names: str) -> list[PublicIdentity]:

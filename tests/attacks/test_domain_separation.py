@@ -5,8 +5,8 @@ Matrix" (IEEE S&P 2023, disclosed 2022): several of its attacks rest on a messag
 one kind being accepted where another kind was expected (message-type confusion). More generally, one key used for two purposes without separation lets a valid object of
 one kind be replayed as another (cross-protocol attacks).
 
-Why it fails here: every wire form starts with its own magic ("DVM", "DVB", "DVS", "DVH", each with
-the version byte) and every parser checks it first; every signature, AEAD associated data, HPKE info
+Why it fails here: every wire form starts with its own magic ("DVM", "DVB", "DVS", "DVE", "DVP", "DVH",
+each with the version byte: 1 for messages, 2 for group state) and every parser checks it first; every signature, AEAD associated data, HPKE info
 and HKDF info starts with its own label from labels.py, no label is a prefix of another, so bytes
 signed, wrapped or derived for one purpose never verify, unwrap or match for another. The content type
 is in the associated data, so a message cannot be re-typed either.
@@ -14,22 +14,22 @@ is in the associated data, so a message cannot be re-typed either.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 
 import pytest
 
-from domvia_e2ee import Bundle, HistoryBundle, SealedMessage, Slice, labels
+from domvia_e2ee import Announcement, Bundle, HistoryBundle, MemberProofFile, SealedMessage, Slice, labels
 from domvia_e2ee.hazmat import curves
-from domvia_e2ee.history import HistoryBundle as History
 from domvia_e2ee.wrap import unwrap
 
-from .scenario import ROOM, error_code, scenario
+from .scenario import ROOM, error_code, scenario, state
 
 PARSERS = {"message": SealedMessage.from_bytes, "bundle": Bundle.from_bytes, "slice": Slice.from_bytes,
+           "announcement": Announcement.from_bytes, "proof": MemberProofFile.from_bytes,
            "history": HistoryBundle.from_bytes}
 MAGICS = {"message": labels.MAGIC_MESSAGE, "bundle": labels.MAGIC_BUNDLE, "slice": labels.MAGIC_SLICE,
-          "history": labels.MAGIC_HISTORY}
+          "announcement": labels.MAGIC_EPOCH, "proof": labels.MAGIC_MEMBER_PROOF, "history": labels.MAGIC_HISTORY}
+History = HistoryBundle
 
 
 def _objects() -> tuple[object, dict[str, bytes]]:
@@ -38,7 +38,10 @@ def _objects() -> tuple[object, dict[str, bytes]]:
     s.deliver(rotation.bundle, "bob", "dave")
     message = s.rings["alice"].seal(ROOM, b"hello", message_id="m-1")
     return s, {"message": message.to_bytes(), "bundle": rotation.bundle.to_bytes(),
-               "slice": rotation.bundle.slice_for("bob").to_bytes(), "history": rotation.history["dave"].to_bytes()}
+               "slice": rotation.bundle.slice_for("bob").to_bytes(),
+               "announcement": rotation.bundle.announcement().to_bytes(),
+               "proof": MemberProofFile(ROOM, 2, rotation.bundle.proof_for("alice")).to_bytes(),
+               "history": rotation.history["dave"].to_bytes()}
 
 
 def _labels() -> dict[str, bytes]:
@@ -69,21 +72,21 @@ def test_no_wire_form_parses_as_another(kind: str, parser: str) -> None:
 def test_key_ring_entry_points_refuse_the_other_kinds() -> None:
     s, objects = _objects()
     ring = s.rings["bob"]
-    before = ring.to_dict()
+    before = state(ring)
     assert error_code(ring.accept, objects["message"]) == "E_FORMAT"
-    for kind in ("bundle", "slice", "history"):
+    for kind in ("bundle", "slice", "announcement", "proof", "history"):
         assert error_code(ring.open, objects[kind]) == "E_FORMAT"
-    assert ring.to_dict() == before
+    assert state(ring) == before
 
 
 def test_signatures_do_not_cross_purposes() -> None:
-    """One Ed25519 key signs messages, bundles and history bundles: each under its own label."""
+    """One Ed25519 key signs messages, epoch headers and history bundles: each under its own label."""
     s, objects = _objects()
     alice = s.people["alice"].public.ed25519
     bundle = Bundle.from_bytes(objects["bundle"])
     history = History.from_bytes(objects["history"])
     message = SealedMessage.from_bytes(objects["message"])
-    signed = {labels.SIG_BUNDLE: (bundle.signature, bundle.header.to_bytes()),
+    signed = {labels.SIG_EPOCH: (bundle.signed.signature, bundle.header.to_bytes()),
               labels.SIG_HISTORY: (history.signature, history.body()),
               labels.SIG_MESSAGE: (message.signature or b"", message.signed_part)}
     for label, (signature, body) in signed.items():
@@ -97,17 +100,17 @@ def test_history_wrapped_key_is_not_a_rotation_wrapped_key() -> None:
     s, objects = _objects()
     history = History.from_bytes(objects["history"])
     entry = history.entries[0]
+    header = entry.header
     dave = s.people["dave"]
-    assert unwrap(dave, entry.wrapped, kem=history.kem, suite=entry.suite, room_id=ROOM, epoch=entry.epoch,
-                  key_id=entry.key_id, label=labels.INFO_HISTORY_WRAP).epoch == entry.epoch
-    assert error_code(unwrap, dave, entry.wrapped, kem=history.kem, suite=entry.suite, room_id=ROOM,
-                      epoch=entry.epoch, key_id=entry.key_id) == "E_AUTH"
-    # And a rotation leaf offered as a history entry for the same epoch and key.
+    assert unwrap(dave, entry.wrapped, kem=history.kem, suite=header.suite, room_id=ROOM, epoch=header.epoch,
+                  key_id=header.key_id, label=labels.INFO_HISTORY_WRAP).epoch == header.epoch
+    assert error_code(unwrap, dave, entry.wrapped, kem=history.kem, suite=header.suite, room_id=ROOM,
+                      epoch=header.epoch, key_id=header.key_id) == "E_AUTH"
+    # And a rotation member's wrapped key offered as a history key for the same epoch and key.
     bundle = Bundle.from_bytes(objects["bundle"])
-    leaf = bundle.members[bundle.index_of("dave") or 0]
-    moved = dataclasses.replace(entry, epoch=bundle.header.epoch, key_id=bundle.header.key_id, wrapped=leaf.wrapped)
-    assert error_code(unwrap, dave, moved.wrapped, kem=history.kem, suite=moved.suite, room_id=ROOM,
-                      epoch=moved.epoch, key_id=moved.key_id, label=labels.INFO_HISTORY_WRAP) == "E_AUTH"
+    member = bundle.members[bundle.index_of("dave") or 0]
+    assert error_code(unwrap, dave, member.wrapped, kem=history.kem, suite=bundle.header.suite, room_id=ROOM,
+                      epoch=bundle.header.epoch, key_id=bundle.header.key_id, label=labels.INFO_HISTORY_WRAP) == "E_AUTH"
 
 
 def test_content_type_cannot_be_changed() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pytest
 
 from domvia_e2ee import RoomKey, SealedMessage, Suite, open_unsigned, seal_unsigned
-from domvia_e2ee.bundle import build_bundle
+from core_helpers import forge_bundle, next_after
 from domvia_e2ee.hazmat import suites
 from domvia_e2ee.hazmat.suites import AeadKey
 from domvia_e2ee.labels import AAD_MESSAGE
@@ -69,15 +69,18 @@ def test_domvia_opens_the_salamander_under_one_key_only() -> None:
 
 def test_key_rings_given_the_two_keys_never_read_it_differently() -> None:
     """alice signs epoch 2 twice (key x to bob, key y to carol), then sends one salamander to both.
-    Unsigned mode is on so that only key commitment stands in the way."""
+    Unsigned mode is on so that only key commitment stands in the way: carol holds epoch 2 under
+    another key id, and an unsigned message naming it is an authentication failure, never read."""
     s = scenario(allow_unsigned=True)
     x, y = _two_keys()
     members = [s.people[n].public for n in ("alice", "bob", "carol")]
     for key, name in ((x, "bob"), (y, "carol")):
-        s.deliver(build_bundle(s.people["alice"], key, members, kem=s.room.kem, issued_at=0, proof=None), name)
+        s.deliver(forge_bundle(s.people["alice"], key, members, kem=s.room.kem,
+                               **next_after(s.rings["alice"], ROOM)), name)
     wire, _, _ = _wire(x, y)
     assert s.rings["bob"].open(wire).sender_id == SENDER
-    assert error_code(s.rings["carol"].open, wire) == "E_UNKNOWN_KEY"
+    assert error_code(s.rings["carol"].open, wire) == "E_AUTH"
+    assert s.rings["carol"].forks(ROOM) == []  # unsigned: no member vouches for it, so no evidence
 
 
 @pytest.mark.parametrize("suite", list(Suite))

@@ -23,7 +23,7 @@ import pytest
 from domvia_e2ee import FormatError, KeyRing, PublicIdentity, SealedMessage
 from domvia_e2ee.encoding import dumps, loads_object
 
-from .scenario import ROOM, error_code, identity, scenario
+from .scenario import ROOM, error_code, identity, scenario, state
 
 
 def _message_json() -> bytes:
@@ -63,9 +63,9 @@ def test_duplicates_inside_identity_jwks_and_state_files_are_refused() -> None:
     _refused_as_duplicate(public.replace(b'"crv":"X25519"', b'"crv":"X25519","\\u0063rv":"X25519"'),
                           PublicIdentity.from_json)
     s = scenario()
-    state = dumps(s.rings["bob"].to_dict())
-    doubled = state.replace(b'"allow_unsigned":false', b'"allow_unsigned":false,"allow_unsigned":true')
-    assert doubled != state
+    exported = dumps(state(s.rings["bob"]))
+    doubled = exported.replace(b'"allow_unsigned":false', b'"allow_unsigned":false,"allow_unsigned":true')
+    assert doubled != exported
     _refused_as_duplicate(doubled, lambda data: loads_object(data, "keyring"))
 
 

@@ -10,7 +10,8 @@ spec/message.md: 69,632 bytes for a binary message, 98,304 for its JSON, 64 KiB 
 bundle); counts (members, entries, roster, path length) have maxima and are read item by item from
 bytes that must be present, so nothing is allocated for an item before its bytes are read; JSON
 nesting and integer size errors are format errors. Caches keyed by attacker-chosen values (the
-per-sender key cache, the header-prefix cache) are bounded, and so is the replay window.
+per-sender key cache, the header-prefix cache) are bounded, and so is replay state: at most `capacity`
+entries per epoch (a full epoch is closed, nothing is evicted) for the newest `live_epochs` epochs.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from contextlib import contextmanager
 import pytest
 
 from domvia_e2ee import Bundle, HistoryBundle, PublicIdentity, SealedMessage, Slice, open_unsigned, seal
-from domvia_e2ee.bundle import MAX_BUNDLE_BYTES, MAX_MEMBERS
 from domvia_e2ee.encoding import Writer, loads_object
-from domvia_e2ee.history import MAX_ENTRIES, MAX_HISTORY_BYTES
+from domvia_e2ee.group.bundle import MAX_BUNDLE_BYTES
+from domvia_e2ee.group.header import MAX_MEMBERS
+from domvia_e2ee.group.history import MAX_ENTRIES, MAX_HISTORY_BYTES
+from domvia_e2ee.group.replay import ReplayState
 from domvia_e2ee.labels import MAGIC_BUNDLE, MAGIC_HISTORY, MAGIC_SLICE
 from domvia_e2ee.message import MAX_MESSAGE_BYTES, MAX_MESSAGE_JSON, MAX_PLAINTEXT, header_prefix
-from domvia_e2ee.replay import ReplayWindow
 
 from .scenario import ROOM, error_code, identity, room_key, scenario
 
@@ -52,10 +54,15 @@ def _refused_cheaply(parse: Callable[[bytes], object], data: bytes, limit: int =
         return error_code(parse, data)
 
 
+def _header(count: int, epoch: int = 2, kem: int = 1) -> bytes:
+    """A well-formed v2 epoch header (spec/bundle.md) claiming `count` members."""
+    key = room_key(epoch)
+    return (Writer().u8(kem).u8(1).str8(ROOM).u32(epoch).raw(key.key_id).raw(bytes([1]) * 32).str8("alice").u64(0)
+            .u8(0).u32(100).u32(3600).u8(1).str8("alice").raw(bytes(32)).u32(count).raw(bytes(32)).getvalue())
+
+
 def _bundle_header(count: int, kem: int = 1) -> bytes:
-    key = room_key(2)
-    return (Writer(MAGIC_BUNDLE).u8(kem).u8(1).str8(ROOM).u32(2).raw(key.key_id).str8("alice").u64(0)
-            .u32(count).raw(bytes(32)).raw(bytes(64)).u8(0).getvalue())
+    return MAGIC_BUNDLE + _header(count, kem=kem) + bytes(64) + b"\x00"
 
 
 def test_oversized_messages_are_refused_before_parsing() -> None:
@@ -90,9 +97,13 @@ def test_bundle_and_history_size_limits_come_first() -> None:
 def test_history_counts_are_bounded() -> None:
     body = Writer(MAGIC_HISTORY).str8(ROOM).str8("alice").str8("bob").u32(5).u64(0).u8(1)
     assert _refused_cheaply(HistoryBundle.from_bytes, body.getvalue() + struct.pack(">I", MAX_ENTRIES + 1)) == "E_FORMAT"
-    entry = Writer().u32(1).u8(1).raw(bytes(32)).bytes16(bytes(80)).u32(0xFFFFFFFF).getvalue()
+    assert _refused_cheaply(HistoryBundle.from_bytes, body.getvalue() + struct.pack(">I", MAX_ENTRIES)) == "E_FORMAT"
+    # An entry whose roster claims 2^32 - 1 members: its header says 3, and nothing is read ahead.
+    entry = Writer().bytes16(_header(3, epoch=4)).bytes16(bytes(80)).u32(0xFFFFFFFF).getvalue()
     one_entry = body.getvalue() + struct.pack(">I", 1) + entry
     assert _refused_cheaply(HistoryBundle.from_bytes, one_entry) == "E_FORMAT"
+    claims_max = Writer().bytes16(_header(MAX_MEMBERS, epoch=4)).bytes16(bytes(80)).u32(MAX_MEMBERS).getvalue()
+    assert _refused_cheaply(HistoryBundle.from_bytes, body.getvalue() + struct.pack(">I", 1) + claims_max) == "E_FORMAT"
 
 
 def test_merkle_path_length_is_bounded() -> None:
@@ -140,9 +151,21 @@ def test_forged_sender_ids_do_not_grow_memory_without_bound() -> None:
     assert grown < 1536 * KIB, grown
 
 
-def test_replay_window_is_bounded() -> None:
-    window = ReplayWindow(capacity=100)
-    for i in range(10_000):
-        window.record((ROOM, 1, "alice", f"m-{i}"))
-    assert len(window) == 100
-    assert window.entries()[0] == (ROOM, 1, "alice", "m-9900")
+def test_replay_state_is_bounded() -> None:
+    """A full epoch is closed, not evicted (so no old message opens again as new), and a room keeps
+    the state of its newest live_epochs epochs only."""
+    replay = ReplayState(capacity=100, live_epochs=4)
+    for i in range(100):
+        replay.check_open(ROOM, 1, 1, "alice", f"m-{i}")
+        replay.record_open(ROOM, 1, 1, "alice", f"m-{i}")
+    for i in (0, 99, 100, 10_000):
+        assert error_code(replay.check_open, ROOM, 1, 1, "alice", f"m-{i}") == "E_STALE"
+    assert len(replay._rooms[ROOM][1].seen) == 100
+    for epoch in range(2, 1000):
+        replay.record_open(ROOM, epoch, epoch, "alice", "m-0")
+    assert sorted(replay._rooms[ROOM]) == [996, 997, 998, 999]
+    assert error_code(replay.check_open, ROOM, 995, 999, "alice", "m-1") == "E_STALE"
+    # another room's traffic touches nothing of this room's
+    for i in range(99):
+        replay.record_open("room-2", 1, 1, "bob", f"m-{i}")
+    assert sorted(replay._rooms[ROOM]) == [996, 997, 998, 999]

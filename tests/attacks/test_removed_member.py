@@ -8,22 +8,25 @@ where key sharing outside the membership the clients had verified let parties re
 
 Why it fails here: removal always rotates (Room.remove), the new epoch's key is fresh randomness,
 not derived from any earlier key, and it is wrapped only to the remaining members. The removed
-member has no leaf in the new member tree, so no bundle or slice of the new epoch is for it, and it
-cannot authorise a later rotation: authority comes from membership of the epoch before. What stays
-possible is documented in spec/threat-model.md: reading the epochs it was legitimately a member of,
-and racing its own removal with a rotation of its own ("concurrent rotations").
+member has no leaf in the new member tree, so no slice of the new epoch is for it: the bundle or
+announcement only keeps its chain (a "link" epoch without a key, where opening is E_NOT_MEMBER). It
+cannot authorise a later rotation: only admins of the epoch before rotate (or, in rooms whose admins
+allow it, members of the epoch before). What stays possible is documented in spec/threat-model.md:
+reading the epochs it was legitimately a member of, and, in member-rotated rooms only, racing its own
+removal with a rotation of its own ("concurrent rotations"), which honest members see as a fork.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from domvia_e2ee import open_unsigned, seal
-from domvia_e2ee.bundle import Bundle, build_bundle
+from domvia_e2ee import Bundle, RoomPolicy, open_unsigned, seal
 from domvia_e2ee.hazmat import kdf
 from domvia_e2ee.wrap import unwrap
 
-from .scenario import ROOM, Scenario, error_code, room_key, scenario, state
+from .scenario import ROOM, Scenario, error_code, held_key, next_bundle, room_key, scenario, state
+
+NAMES = ("alice", "bob", "carol")
 
 
 def _removed() -> tuple[Scenario, Bundle]:
@@ -38,12 +41,16 @@ def test_removal_rotates_and_the_new_bundle_is_not_for_the_removed_member() -> N
     assert bundle.header.epoch == 2
     assert "carol" not in [m.participant_id for m in bundle.members]
     before = state(s.rings["carol"])
-    assert error_code(s.rings["carol"].accept, bundle.to_bytes()) == "E_NOT_RECIPIENT"
     for member in ("alice", "bob"):
         assert error_code(s.rings["carol"].accept, bundle.slice_for(member).to_bytes()) == "E_NOT_RECIPIENT"
     with pytest.raises(KeyError):
         bundle.slice_for("carol")
     assert state(s.rings["carol"]) == before
+    # The bundle (or the announcement) keeps her chain, and gives her no key: a link epoch.
+    accepted = s.rings["carol"].accept(bundle.to_bytes())
+    assert (accepted.epochs, accepted.kind) == ((2,), "link")
+    assert held_key(s.rings["carol"], 2) is None
+    assert error_code(s.rings["carol"].seal, ROOM, b"still here?") == "E_NOT_MEMBER"
 
 
 def test_removed_member_cannot_unwrap_any_leaf() -> None:
@@ -55,33 +62,38 @@ def test_removed_member_cannot_unwrap_any_leaf() -> None:
 
 
 def test_removed_member_cannot_read_after_removal() -> None:
-    s, _ = _removed()
+    s, bundle = _removed()
     after = s.rings["alice"].seal(ROOM, b"carol is gone", message_id="m-after")
     assert s.rings["bob"].open(after).plaintext == b"carol is gone"
     assert error_code(s.rings["carol"].open, after.to_bytes()) == "E_UNKNOWN_KEY"
     assert error_code(s.rings["carol"].open, after.to_json()) == "E_UNKNOWN_KEY"
+    # Once she holds epoch 2 as a link, it is "not a member then".
+    assert s.rings["carol"].accept(bundle.announcement().to_bytes()).kind == "link"
+    assert error_code(s.rings["carol"].open, after.to_bytes()) == "E_NOT_MEMBER"
     # Her old key does not open it either: the message names epoch 2's key id.
-    old_key = s.rings["carol"].key(ROOM, 1)
+    old_key = held_key(s.rings["carol"], 1)
     assert error_code(open_unsigned, old_key, after) == "E_UNKNOWN_KEY"
+
 
 
 def test_new_epoch_key_is_not_derived_from_the_old_one() -> None:
     """Fresh randomness per epoch: nothing carol can compute from epoch 1's key gives epoch 2's."""
     s, _ = _removed()
-    old = bytes(s.rings["carol"].key(ROOM, 1))
-    new = bytes(s.rings["bob"].key(ROOM, 2))
+    old = bytes(held_key(s.rings["carol"], 1))  # type: ignore[arg-type]
+    new = bytes(held_key(s.rings["bob"], 2))  # type: ignore[arg-type]
     assert new != old
     assert new not in {kdf.extract(old, b""), kdf.expand(kdf.extract(b"", old), b"", 32), old[::-1]}
 
 
-def test_removed_member_cannot_rotate_afterwards() -> None:
-    """carol signs an epoch-3 bundle with her proof of epoch 1 membership: bob holds epoch 2, which she
-    was not in, so she has no authority."""
-    s, second = _removed()
-    carol = s.people["carol"]
-    proof = s.bundles[1].proof_for("carol")
-    members = [s.people[n].public for n in ("alice", "bob", "carol")]
-    third = build_bundle(carol, room_key(3, label="carol"), members, kem=s.room.kem, issued_at=0, proof=proof)
+@pytest.mark.parametrize("policy", [None, RoomPolicy(members_may_rotate=True)], ids=["admins", "members"])
+def test_removed_member_cannot_rotate_afterwards(policy: RoomPolicy | None) -> None:
+    """carol signs an epoch-3 bundle on top of epoch 2 with her proof of epoch 1 membership: she is no
+    admin, and not a member of epoch 2, so she has no authority even where members may rotate."""
+    s = scenario(policy=policy)
+    second = s.room.remove(["carol"]).bundle
+    s.deliver(second, "bob", "carol")
+    third = next_bundle(s, room_key(3, label="carol"), NAMES, rotator="carol", chain="carol",
+                        authority=s.bundles[1].proof_for("carol"))
     before = state(s.rings["bob"])
     assert error_code(s.rings["bob"].accept, third.to_bytes()) == "E_UNAUTHORIZED"
     assert error_code(s.rings["bob"].accept, third.slice_for("bob").to_bytes()) == "E_UNAUTHORIZED"
@@ -97,7 +109,7 @@ def test_removed_member_cannot_come_back_through_an_old_bundle() -> None:
 def test_removed_member_signing_in_the_new_epoch_is_not_a_member() -> None:
     """Even given epoch 2's key by a colluding member, carol's signed message is from a non-member."""
     s, _ = _removed()
-    leaked = s.rings["bob"].key(ROOM, 2)
+    leaked = held_key(s.rings["bob"], 2)
     forged = seal(leaked, b"I am still here", message_id="m-carol", sender=s.people["carol"])
     assert error_code(s.rings["alice"].open, forged) == "E_UNAUTHORIZED"
     # bob accepted the full bundle, so he knows epoch 2's roster too.
@@ -106,23 +118,25 @@ def test_removed_member_signing_in_the_new_epoch_is_not_a_member() -> None:
 
 def test_racing_the_removal_is_refused_where_only_admins_rotate() -> None:
     """The known limit (spec/threat-model.md, "Concurrent rotations"): carol, still a member of epoch 1,
-    signs her own epoch 2 before alice's removal arrives. A key ring that lets members rotate takes
-    whichever comes first; one that requires admin rotation refuses hers, as bundle and as slice."""
+    signs her own epoch 2 before alice's removal arrives. In a default (admin-governed) room hers is
+    refused, as bundle and as slice; where members may rotate, whichever comes first is taken and the
+    other is a fork that the member detects, with evidence."""
     s = scenario()
-    carol = s.people["carol"]
-    members = [s.people[n].public for n in ("alice", "bob", "carol")]
-    racing = build_bundle(carol, room_key(2, label="carol"), members, kem=s.room.kem, issued_at=0,
-                          proof=s.bundles[1].proof_for("carol"))
+    racing = next_bundle(s, room_key(2, label="carol"), NAMES, rotator="carol", authority=s.bundles[1].proof_for("carol"))
     strict = s.rings["bob"]
-    strict.require_admin_rotation(ROOM)
     before = state(strict)
     for form in (racing.to_bytes(), racing.slice_for("bob").to_bytes()):
         assert error_code(strict.accept, form) == "E_UNAUTHORIZED"
     assert state(strict) == before
     removal = s.room.remove(["carol"]).bundle
     strict.accept(removal.slice_for("bob").to_bytes())
-    assert strict.key(ROOM, 2) == s.rings["alice"].key(ROOM, 2)
+    assert held_key(strict, 2) == held_key(s.rings["alice"], 2)
     # Where members may rotate, the race is won by whoever arrives first: the documented limit.
-    lenient = scenario()
+    lenient = scenario(policy=RoomPolicy(members_may_rotate=True))
+    racing = next_bundle(lenient, room_key(2, label="carol"), NAMES, rotator="carol",
+                         authority=lenient.bundles[1].proof_for("carol"))
     lenient.deliver(racing, "bob")
-    assert lenient.rings["bob"].key(ROOM, 2) == room_key(2, label="carol")
+    assert held_key(lenient.rings["bob"], 2) == room_key(2, label="carol")
+    removal = lenient.room.remove(["carol"]).bundle
+    assert error_code(lenient.rings["bob"].accept, removal.to_bytes()) == "E_FORK"
+    assert [e.kind for e in lenient.rings["bob"].forks(ROOM)] == ["header"]

@@ -9,18 +9,23 @@ Why it fails here: the room id, epoch, key id, sender id and message id are in t
 the AEAD's associated data (and, in signed mode, under the sender's signature), and the per-sender
 AEAD key is derived from the room key with the room and epoch as context. A message moved to any
 other (room, epoch, message id) therefore fails to authenticate, even if two rooms were given the
-same secret by mistake. An authentic message opened twice is E_REPLAY, within a bounded window
-(the last 100,000 messages by default, spec/keyring.md) that the key ring's saved state keeps across restarts.
+same secret by mistake. An authentic message opened twice is E_REPLAY: replay state is kept per
+(room, epoch), up to 100,000 entries per epoch by default, after which the epoch is closed (E_STALE)
+rather than anything evicted (spec/keyring.md), and the key ring's saved state keeps it across
+restarts. A sealer never reuses a message id within an epoch (E_POLICY), so no genuine message is
+dropped as a replay.
 """
 
 from __future__ import annotations
 
 import json
 
-from domvia_e2ee import KeyRing, RoomKey, SealedMessage, open_unsigned, seal_unsigned
+from domvia_e2ee import (
+    RoomKey, SealedMessage, keyring_from_plaintext, keyring_to_plaintext, open_unsigned, seal_unsigned,
+)
 from domvia_e2ee.message import header_prefix
 
-from .scenario import ROOM, error_code, scenario, seed
+from .scenario import ROOM, error_code, held_key, scenario, seed
 
 
 def _moved(message: SealedMessage, **changes: object) -> bytes:
@@ -62,8 +67,22 @@ def test_replay_protection_survives_a_restart() -> None:
     s = scenario()
     message = s.rings["alice"].seal(ROOM, b"once", message_id="m-1")
     s.rings["bob"].open(message)
-    restored = KeyRing.from_dict(json.loads(json.dumps(s.rings["bob"].to_dict())), s.people["bob"])
+    restored = keyring_from_plaintext(json.loads(json.dumps(keyring_to_plaintext(s.rings["bob"]))), s.people["bob"])
     assert error_code(restored.open, message) == "E_REPLAY"
+    # and the sealer's own ids survive too: alice cannot reuse m-1 in this epoch after a restart
+    alice = keyring_from_plaintext(json.loads(json.dumps(keyring_to_plaintext(s.rings["alice"]))), s.people["alice"])
+    assert error_code(alice.seal, ROOM, b"again", message_id="m-1") == "E_POLICY"
+
+
+def test_a_sealer_never_reuses_a_message_id_in_an_epoch() -> None:
+    s = scenario()
+    s.rings["alice"].seal(ROOM, b"first", message_id="m-1")
+    assert error_code(s.rings["alice"].seal, ROOM, b"second", message_id="m-1") == "E_POLICY"
+    generated = {s.rings["alice"].seal(ROOM, b"x").message_id for _ in range(20)}
+    assert len(generated) == 20
+    # ids are per sender: bob opening alice's m-2 leaves m-2 free for bob
+    s.rings["bob"].open(s.rings["alice"].seal(ROOM, b"y", message_id="m-2"))
+    assert s.rings["bob"].seal(ROOM, b"z", message_id="m-2").message_id == "m-2"
 
 
 def test_moved_to_another_message_id() -> None:
@@ -80,11 +99,16 @@ def test_moved_to_another_epoch() -> None:
     first = s.rings["alice"].seal_unsigned(ROOM, b"epoch one", message_id="m-1")
     rotation = s.room.rotate()
     s.deliver(rotation.bundle, "bob")
-    second_key = s.rings["bob"].key(ROOM, 2)
+    second_key = held_key(s.rings["bob"], 2)
+    assert second_key is not None
     moved = _moved(first, epoch=2, key_id=second_key.key_id)
     assert error_code(s.rings["bob"].open, moved) == "E_AUTH"
-    # Only the epoch changed: the key id no longer matches the epoch's key.
-    assert error_code(s.rings["bob"].open, _moved(first, epoch=2)) == "E_UNKNOWN_KEY"
+    # Only the epoch changed: the key id no longer matches the held epoch's key, and no member signed
+    # it (no fork evidence): an authentication failure.
+    assert error_code(s.rings["bob"].open, _moved(first, epoch=2)) == "E_AUTH"
+    assert s.rings["bob"].forks(ROOM) == []
+    # An epoch not held at all is an unknown key.
+    assert error_code(s.rings["bob"].open, _moved(first, epoch=3)) == "E_UNKNOWN_KEY"
 
 
 def test_moved_to_another_room_even_with_the_same_secret() -> None:

@@ -22,7 +22,7 @@ from domvia_e2ee import KeyRing, SealedMessage, open as open_signed, seal
 from domvia_e2ee.message import FLAG_SIGNED
 from domvia_e2ee.sealing import _seal_from_parts
 
-from .scenario import ROOM, error_code, scenario
+from .scenario import ROOM, error_code, held_key, scenario
 
 def _bytes_relabelled(message: SealedMessage, sender_id: str) -> bytes:
     """The same wire with the sender id field rewritten (same length ids: alice <-> carol)."""
@@ -35,7 +35,7 @@ def _bytes_relabelled(message: SealedMessage, sender_id: str) -> bytes:
 def test_member_signing_a_message_under_another_members_id() -> None:
     """carol seals and signs with her own key, but puts alice's id in the header."""
     s = scenario()
-    key = s.rings["carol"].key(ROOM, 1)
+    key = held_key(s.rings["carol"], 1)
     forged = _seal_from_parts(key, b"from alice, honest", message_id="m-1", sender_id="alice",
                               content_type="text/plain", pad=True, nonce=bytes(12), signer=s.people["carol"])
     assert error_code(s.rings["bob"].open, forged.to_bytes()) == "E_AUTH"
@@ -79,7 +79,7 @@ def test_signature_transplanted_from_another_message() -> None:
 
 def test_opening_with_the_wrong_identity_is_a_distinct_error() -> None:
     s = scenario()
-    key = s.rings["bob"].key(ROOM, 1)
+    key = held_key(s.rings["bob"], 1)
     genuine = s.rings["alice"].seal(ROOM, b"hi", message_id="m-5")
     assert error_code(open_signed, key, genuine, sender=s.people["carol"].public) == "E_UNKNOWN_SENDER"
 
@@ -96,7 +96,7 @@ def test_unsigned_message_claiming_a_member_is_refused_by_default() -> None:
 def test_unsigned_mode_never_reports_a_forgery_as_signed() -> None:
     """Bot mode is explicit: its messages come from 'some key holder', and say so."""
     s = scenario(allow_unsigned=True)
-    key = s.rings["carol"].key(ROOM, 1)
+    key = held_key(s.rings["carol"], 1)
     forged = _seal_from_parts(key, b"bot says", message_id="m-7", sender_id="alice", content_type="text/plain",
                               pad=True, nonce=bytes(12), signer=None)
     opened = s.rings["bob"].open(forged)
@@ -106,7 +106,7 @@ def test_unsigned_mode_never_reports_a_forgery_as_signed() -> None:
 def test_signed_message_from_someone_outside_the_epoch() -> None:
     """dave holds no key; given one by a member, his validly signed message is from a non-member."""
     s = scenario()
-    leaked = s.rings["bob"].key(ROOM, 1)
+    leaked = held_key(s.rings["bob"], 1)
     outsider = seal(leaked, b"hello from outside", message_id="m-8", sender=s.people["dave"])
     assert error_code(s.rings["alice"].open, outsider) == "E_UNAUTHORIZED"
     unknown = KeyRing(s.people["bob"])

@@ -15,7 +15,7 @@ valid inputs is accepted, and a rejected input leaves the key ring as it was.
 
 from __future__ import annotations
 
-from domvia_e2ee import Bundle, HistoryBundle, SealedMessage, Slice
+from domvia_e2ee import Announcement, Bundle, HistoryBundle, MemberProofFile, SealedMessage, Slice
 from domvia_e2ee.encoding import dumps
 
 from .scenario import ROOM, Scenario, error_code, scenario, state
@@ -74,9 +74,12 @@ def test_bundle_slice_and_history_prefixes_and_extensions() -> None:
     s = scenario()
     rotation = s.room.add([s.people["dave"].public], share_history=[1])
     s.deliver(rotation.bundle, "dave")
-    inputs = {"bundle": rotation.bundle.to_bytes(), "slice": rotation.bundle.slice_for("bob").to_bytes()}
-    dave_inputs = {"history": rotation.history["dave"].to_bytes()}
-    parsers = {"bundle": Bundle.from_bytes, "slice": Slice.from_bytes, "history": HistoryBundle.from_bytes}
+    inputs = {"bundle": rotation.bundle.to_bytes(), "slice": rotation.bundle.slice_for("bob").to_bytes(),
+              "announcement": rotation.bundle.announcement().to_bytes()}
+    dave_inputs = {"history": rotation.history["dave"].to_bytes(),
+                   "proof": MemberProofFile(ROOM, 2, rotation.bundle.proof_for("bob")).to_bytes()}
+    parsers = {"bundle": Bundle.from_bytes, "slice": Slice.from_bytes, "announcement": Announcement.from_bytes,
+               "history": HistoryBundle.from_bytes, "proof": MemberProofFile.from_bytes}
     for ring, cases in ((s.rings["bob"], inputs), (s.rings["dave"], dave_inputs)):
         before = state(ring)
         for kind, data in cases.items():

@@ -19,13 +19,14 @@ import dataclasses
 
 import pytest
 
-from domvia_e2ee import Identity
-from domvia_e2ee.bundle import Member
-from domvia_e2ee.hazmat import merkle
+from core_helpers import forge_bundle, next_after
+
+from domvia_e2ee import Identity, PublicIdentity
+from domvia_e2ee.group.members import Member
 from domvia_e2ee.labels import INFO_HISTORY_WRAP, INFO_WRAP
 from domvia_e2ee.wrap import WrapKem, unwrap, wrap
 
-from .scenario import ROOM, error_code, identity, publics, room_key, scenario, signed_bundle, state
+from .scenario import ROOM, error_code, held_key, identity, publics, room_key, scenario, signed_bundle, state
 
 
 def _unwrap_as(owner: Identity, wrapped: bytes, *, kem: WrapKem = WrapKem.X25519, label: bytes = INFO_WRAP,
@@ -70,10 +71,9 @@ def test_slice_for_alice_offered_to_bob() -> None:
     bundle = s.room.rotate().bundle
     before = state(s.rings["bob"])
     assert error_code(s.rings["bob"].accept, bundle.slice_for("carol").to_bytes()) == "E_NOT_RECIPIENT"
-    # The leaf relabelled with bob's id (and fingerprint): the path is for carol's leaf.
+    # The entry relabelled with bob's id and keys: the path is for carol's leaf.
     carol_leaf = bundle.slice_for("carol")
-    relabelled = dataclasses.replace(carol_leaf, member=Member("bob", s.people["bob"].public.fingerprint,
-                                                               carol_leaf.member.wrapped))
+    relabelled = dataclasses.replace(carol_leaf, member=Member.make(s.people["bob"].public, carol_leaf.member.wrapped))
     assert error_code(s.rings["bob"].accept, relabelled.to_bytes()) == "E_AUTH"
     assert state(s.rings["bob"]) == before
 
@@ -86,25 +86,22 @@ def test_rotator_puts_alices_wrapped_key_in_bobs_leaf() -> None:
     wrapped = {p.participant_id: wrap(key, p, WrapKem.X25519) for p in members}
     wrapped["bob"] = wrapped["carol"]
     bundle = signed_bundle(s.people["alice"], key, members, [wrapped[p.participant_id] for p in members],
-                           proof=s.room.own_proof)
+                           chain=s.rings["alice"])
     assert error_code(s.rings["bob"].accept, bundle.to_bytes()) == "E_AUTH"
     s.deliver(bundle, "carol")
-    assert s.rings["carol"].key(ROOM, 2) == key
+    assert held_key(s.rings["carol"], 2) == key
 
 
 def test_leaf_listed_under_another_fingerprint() -> None:
-    """bob's id with someone else's identity fingerprint: the leaf is not for the bob this ring is."""
+    """bob's id with someone else's keys (so another fingerprint): the entry is not for the bob this ring is."""
     s = scenario()
     key = room_key(2)
-    members = publics(s, "alice", "bob", "carol")
-    bundle = signed_bundle(s.people["alice"], key, members, [wrap(key, p, WrapKem.X25519) for p in members],
-                           proof=s.room.own_proof)
-    leaves = tuple(Member(m.participant_id, s.people["mallory"].public.fingerprint, m.wrapped)
-                   if m.participant_id == "bob" else m for m in bundle.members)
-    new_header = dataclasses.replace(bundle.header, root=merkle.Tree([leaf.leaf() for leaf in leaves]).root)
-    resigned = dataclasses.replace(bundle, header=new_header, members=leaves,
-                                   signature=s.people["alice"].sign(new_header.signed_bytes()))
-    assert error_code(s.rings["bob"].accept, resigned.to_bytes()) == "E_NOT_RECIPIENT"
+    mallory = s.people["mallory"].public
+    fake_bob = PublicIdentity("bob", x25519=mallory.x25519, ed25519=mallory.ed25519)
+    members = [s.people["alice"].public, fake_bob, s.people["carol"].public]
+    bundle = forge_bundle(s.people["alice"], key, members, **next_after(s.rings["alice"], ROOM))
+    assert error_code(s.rings["bob"].accept, bundle.to_bytes()) == "E_NOT_RECIPIENT"
+    assert error_code(s.rings["bob"].accept, bundle.slice_for("bob").to_bytes()) == "E_NOT_RECIPIENT"
 
 
 def test_history_for_dave_offered_to_bob() -> None:
@@ -114,6 +111,7 @@ def test_history_for_dave_offered_to_bob() -> None:
     history = rotation.history["dave"]
     assert error_code(s.rings["bob"].accept, history.to_bytes()) == "E_NOT_RECIPIENT"
     entry = history.entries[0]
-    assert error_code(unwrap, s.people["bob"], entry.wrapped, kem=history.kem, suite=entry.suite, room_id=ROOM,
-                      epoch=entry.epoch, key_id=entry.key_id, label=INFO_HISTORY_WRAP) == "E_AUTH"
+    header = entry.header
+    assert error_code(unwrap, s.people["bob"], entry.wrapped, kem=history.kem, suite=header.suite, room_id=ROOM,
+                      epoch=header.epoch, key_id=header.key_id, label=INFO_HISTORY_WRAP) == "E_AUTH"
     assert s.rings["dave"].accept(history.to_bytes()).epochs == (1,)
