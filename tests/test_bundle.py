@@ -404,9 +404,6 @@ def test_a_tampered_member_list_is_refused(setup) -> None:  # type: ignore[no-un
     assert_unchanged(rings["bob"], AuthenticationError, rings["bob"].accept, dropped.to_bytes())
 
 
-@pytest.mark.xfail(strict=True, reason="group bug: Bundle.check() (group/bundle.py) does not check that a member's "
-                   "wrapped key hashes to its entry's wrapped_digest, so a Bundle object whose wrapped key was "
-                   "replaced after building is accepted, though its bytes are refused")
 def test_a_bundle_object_whose_wrapped_key_was_replaced_is_refused(setup) -> None:  # type: ignore[no-untyped-def]
     identities, rings, _, bundle = setup
     carol = bundle.members[bundle.index_of("carol") or 0]

@@ -105,10 +105,9 @@ def _bundle() -> Bundle:
 
 def _header_layout(bundle: Bundle) -> list[tuple[str, int]]:
     h = bundle.header
-    # header.py reads issued_at, flags and both policy limits (17 bytes) in one read named "issued_at"
     layout = [("magic", 4), ("kem", 1), ("suite", 1), ("room_id", 1 + len(h.room_id)), ("epoch", 4),
-              ("key_id", 32), ("previous", 32), ("rotator_id", 1 + len(h.rotator_id)), ("issued_at", 8 + 1 + 4 + 4),
-              ("admin_count", 1)]
+              ("key_id", 32), ("previous", 32), ("rotator_id", 1 + len(h.rotator_id)), ("issued_at", 8), ("flags", 1),
+              ("max_messages", 4), ("max_age_seconds", 4), ("admin_count", 1)]
     for admin_id, _ in h.admins:
         layout += [("admin.id", 1 + len(admin_id)), ("admin.fingerprint", 32)]
     return [*layout, ("member_count", 4), ("root", 32), ("signature", 64)]
@@ -116,7 +115,7 @@ def _header_layout(bundle: Bundle) -> list[tuple[str, int]]:
 
 def _proof_layout(proof: MemberProof, field: str) -> list[tuple[str, int]]:
     entry = proof.entry
-    return [(f"{field}.id", 1 + len(entry.participant_id)), (f"{field}.keys", 64),
+    return [(f"{field}.id", 1 + len(entry.participant_id)), (f"{field}.x25519", 32), (f"{field}.ed25519", 32),
             (f"{field}.xwing", 2 + len(entry.xwing)), (f"{field}.wrapped_digest", 32), (f"{field}.index", 4),
             (f"{field}.path", 1 + 32 * len(proof.path))]
 
@@ -127,7 +126,7 @@ def _authority_layout(bundle: Bundle) -> list[tuple[str, int]]:
 
 
 def _member_layout(member: Member) -> list[tuple[str, int]]:
-    return [("member.id", 1 + len(member.participant_id)), ("member.keys", 64),
+    return [("member.id", 1 + len(member.participant_id)), ("member.x25519", 32), ("member.ed25519", 32),
             ("member.xwing", 2 + len(member.entry.xwing)), ("member.wrapped_key", 2 + len(member.wrapped))]
 
 

@@ -150,9 +150,6 @@ def test_a_failed_rotation_leaves_the_previous_epoch_in_force() -> None:
     assert room.rotate().epoch == 2
 
 
-@pytest.mark.xfail(strict=True, reason="group bug (minor): room.py Room.create calls keyring.trust_admin(room_id, owner) "
-                   "before build_bundle/accept, so a create that fails (here E_BAD_KEY: an X-Wing room with a classic "
-                   "member) leaves the owner's anchor for the room in the key ring; expected: nothing changes")
 def test_a_failed_create_changes_nothing() -> None:
     alice = fixed_identity("alice", post_quantum=True)
     ring = KeyRing(alice)

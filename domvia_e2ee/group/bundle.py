@@ -7,6 +7,8 @@ members of the epoch but keep the room's chain. Acceptance lives in verify.py.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Final
 
 from .. import labels
 from ..encoding import Reader, Writer
-from ..errors import FormatError
+from ..errors import AuthenticationError, FormatError
 from ..hazmat import curves, merkle
 from ..identity import Identity, PublicIdentity
 from ..keys import RoomKey
@@ -159,6 +161,14 @@ class Bundle:
         for before, after in itertools.pairwise(self.members):
             if before.participant_id.encode() >= after.participant_id.encode():
                 raise FormatError("members", "must be sorted by id with no duplicates")
+
+    def check_object(self) -> None:
+        """check(), plus what parsing guarantees for bytes: each entry's digest is its wrapped key's
+        (an object built in memory could carry a replaced key under the old digest). Raises E_AUTH."""
+        self.check()
+        for member in self.members:
+            if not hmac.compare_digest(hashlib.sha256(member.wrapped).digest(), member.entry.wrapped_digest):
+                raise AuthenticationError()
 
     def tree(self) -> merkle.Tree:
         """The member tree of the listed members (built once)."""

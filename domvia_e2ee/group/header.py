@@ -132,7 +132,11 @@ class EpochHeader:
         previous = _check_previous(r.raw(HASH_SIZE, "previous"), epoch)
         rotator_id = check_id(r.str8("rotator_id"), "rotator_id")
         # One read for the fixed-size middle: headers are parsed on every join.
-        issued_at, flag_bits, max_messages, max_age = _MIDDLE.unpack(r.raw(_MIDDLE.size, "issued_at"))
+        if r.remaining() >= _MIDDLE.size:
+            issued_at, flag_bits, max_messages, max_age = _MIDDLE.unpack(r.raw(_MIDDLE.size, "issued_at"))
+        else:  # truncated: read field by field, so the error names the field that was cut
+            issued_at, flag_bits = r.u64("issued_at"), r.u8("flags")
+            max_messages, max_age = r.u32("max_messages"), r.u32("max_age_seconds")
         _bounded(issued_at, "issued_at", 0, MAX_ISSUED_AT)
         flags = _check_flags(flag_bits, epoch)
         policy = RoomPolicy(_bounded(max_messages, "max_messages", 1, MAX_LIMIT),

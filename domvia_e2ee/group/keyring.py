@@ -297,7 +297,9 @@ def parse_input(data: Input) -> Parsed:
     Raises FormatError (E_FORMAT) naming the field."""
     if isinstance(data, Bundle | Slice | Announcement):
         EpochHeader.from_bytes(data.header.to_bytes())  # an object obeys the header's parse rules too
-    if isinstance(data, Bundle | HistoryBundle):
+    if isinstance(data, Bundle):
+        data.check_object()
+    if isinstance(data, HistoryBundle):
         data.check()
     if isinstance(data, Bundle | Slice | Announcement | HistoryBundle | MemberProofFile):
         return data

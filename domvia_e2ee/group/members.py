@@ -79,8 +79,11 @@ def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, b
     """(id, X25519, Ed25519, X-Wing) as written by write_keys(), unvalidated. Raises FormatError (E_FORMAT)
     naming the field: a bad id, truncation, an X-Wing key of another size (or none in an X-Wing epoch)."""
     participant_id = check_id(r.str8(f"{field}.id"), f"{field}.id")
-    keys = r.raw(64, f"{field}.keys")
-    x25519, ed25519 = keys[:32], keys[32:]
+    if r.remaining() >= 64:
+        keys = r.raw(64, f"{field}.x25519")
+        x25519, ed25519 = keys[:32], keys[32:]
+    else:  # truncated: name the key that was cut
+        x25519, ed25519 = r.raw(32, f"{field}.x25519"), r.raw(32, f"{field}.ed25519")
     pq = r.bytes16(f"{field}.xwing")
     if len(pq) not in (0, xwing.PUBLIC_KEY_SIZE) or (kem is WrapKem.MLKEM768_X25519 and not pq):
         raise FormatError(f"{field}.xwing", f"must be {xwing.PUBLIC_KEY_SIZE} bytes (or empty in a classic epoch)")

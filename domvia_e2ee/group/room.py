@@ -102,12 +102,21 @@ class Room:
         room_id = check_id(room_id, "room_id")
         owner = keyring.owner.public
         everyone = _check_pins(keyring, {m.participant_id: m for m in members} | {owner.participant_id: owner})
-        keyring.trust_admin(room_id, owner)
+        if keyring.latest_epoch(room_id) is not None:
+            raise PolicyError(f"room {room_id!r} is already held")
         key = RoomKey.generate(room_id=room_id, epoch=1, suite=Suite(suite))
         plan = Plan(NO_PREVIOUS, policy or RoomPolicy(), _admins(everyone, {owner.participant_id, *admins}))
         bundle = build_bundle(keyring.owner, key, list(everyone.values()), kem=WrapKem(kem),
                               issued_at=int(time.time()), plan=plan, progress=progress)
-        keyring.accept(bundle)
+        anchors = keyring.anchors(room_id)
+        keyring.trust_admin(room_id, owner)  # its own anchor: the creator joins on its own epoch 1
+        try:
+            keyring.accept(bundle)
+        except BaseException:
+            keyring._anchors[room_id] = anchors  # a failed create leaves the key ring as it was
+            if not anchors:
+                del keyring._anchors[room_id]
+            raise
         _pin(keyring, everyone.values())
         return cls(keyring, room_id), Rotation(bundle)
 
