@@ -46,7 +46,7 @@ def dump_room_state(room: Room, bundle: bytes, *, before: dict[str, Any] | None 
     public = room.keyring.owner.public
     out: dict[str, Any] = {"file": ROOM_STATE_FILE, "v": FILE_VERSION, "owner": public.participant_id,
                            "owner_fingerprint": b64encode(public.fingerprint)}
-    current = {"room": room_body(room), "bundle": b64encode(bundle)}
+    current = {"room": room_body(room), "bundle": b64encode(bundle) if bundle else None}
     if before is None:
         out.update(current, pending=None)
     else:
@@ -102,8 +102,6 @@ def _room_state(part: dict[str, Any], ring: KeyRing, recovered: str | None) -> R
         raise _refusal(_NEVER_CREATED, code=FormatError.code,
                        hint="create the room again with the same state file; it replaces this one")
     body = _object(part["room"], "room")
-    bundle = b64decode(part["bundle"], "bundle")
-    header = Bundle.from_bytes(bundle).header
     check_fields(body, ("room", "epoch"))
     room_id = check_id(body.get("room"), "room.room")
     held = ring.latest_epoch(room_id)
@@ -111,6 +109,10 @@ def _room_state(part: dict[str, Any], ring: KeyRing, recovered: str | None) -> R
     if held is None or held < epoch:
         raise _refusal(f"room state is at epoch {epoch} of {room_id!r} but the key ring's latest is {held}",
                        code=FormatError.code, hint="this state file and key ring do not belong together")
+    if part["bundle"] is None:  # adopted from the chain (`room adopt`): this admin made no bundle yet
+        return RoomState(Room(ring, room_id), b"", recovered)
+    bundle = b64decode(part["bundle"], "bundle")
+    header = Bundle.from_bytes(bundle).header
     key = ring.record(room_id, epoch).key
     if header.room_id != room_id or header.epoch != epoch or key is None or not key.matches(header.key_id):
         raise FormatError("bundle", "is not the signed bundle of the state's epoch")

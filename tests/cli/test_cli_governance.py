@@ -209,3 +209,36 @@ def test_an_announcement_cannot_be_a_join(world: World) -> None:
     assert refused["error"]["code"] == "E_NOT_RECIPIENT"
     assert unlocked(cli.snapshot()) == unlocked(before)
     assert not cli.path("dave.keyring").exists()
+
+
+def test_a_co_admin_adopts_the_room_and_rotates_it(world: World) -> None:
+    """bob is made an admin by alice; his client starts a state file from his key ring's chain and removes carol."""
+    cli = world.cli
+    cli("room", "admins", *ALICE, *STATE, "alice", "bob", "--bundle-out", "b2.bin")
+    for name in ("bob", "carol"):
+        cli("keyring", "accept", "-I", f"{name}.id", "b2.bin")
+    before = cli.snapshot()
+    refused = cli("room", "adopt", "-I", "carol.id", "--state", "carol.state", "--room", "room-42", "--json", expect=1)
+    assert refused.json()["error"]["code"] == "E_POLICY"  # carol is no admin: no room for her to govern
+    assert unlocked(cli.snapshot()) == unlocked(before)
+    adopted = cli("room", "adopt", "-I", "bob.id", "--state", "bob.state", "--room", "room-42", "--json").json()
+    assert (adopted["epoch"], adopted["admins"]) == (2, ["alice", "bob"])
+    assert oct(os.stat(cli.path("bob.state")).st_mode & 0o777) == "0o600"
+    cli("room", "adopt", "-I", "bob.id", "--state", "bob.state", "--room", "room-42", expect=1)  # never overwritten
+    removed = cli("room", "remove", "-I", "bob.id", "--state", "bob.state", "carol", "--bundle-out", "b3.bin",
+                  "--proofs-dir", "proofs-3", "--json").json()
+    assert (removed["epoch"], removed["members"]) == (3, ["alice", "bob"])
+    assert sorted(p.name for p in cli.path("proofs-3").iterdir()) == ["alice.proof", "bob.proof"]
+    accepted = cli("keyring", "accept", *ALICE, "b3.bin", "--json").json()
+    assert (accepted["epochs"], accepted["kind"]) == ([3], "bundle")
+    assert world.room_show()["epoch"] == 3  # alice's own state carries on from her key ring
+
+
+def test_room_policy_needs_a_change_and_room_admins_keeps_you_unless_you_step_down(world: World) -> None:
+    cli = world.cli
+    before = cli.snapshot()
+    assert cli("room", "policy", *ALICE, *STATE, expect=2).lines[0].startswith("domvia-e2ee: error: nothing to change")
+    dropped = cli("room", "admins", *ALICE, *STATE, "bob", expect=2)
+    assert dropped.lines[0] == ("domvia-e2ee: error: alice would no longer be an admin: list yourself too, "
+                                "or pass --step-down")
+    assert unlocked(cli.snapshot()) == unlocked(before)

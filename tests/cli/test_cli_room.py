@@ -7,7 +7,7 @@ import json
 import os
 
 from domvia_e2ee import Bundle, Slice
-from domvia_e2ee.cli.room_cmd import member_file_name
+from domvia_e2ee.cli.room_common import member_file_name
 
 from .helpers import ALICE, STATE, Cli, World, new_identity
 
@@ -224,3 +224,11 @@ def test_corrupt_truncated_and_wrong_version_state_files_change_nothing(world: W
         assert cli.snapshot() == before
     cli.path("room.state").write_bytes(good)
     assert world.room_show()["epoch"] == 1
+
+
+def test_an_id_too_long_for_a_file_name_gets_a_hashed_name() -> None:
+    long_id = "a/" * 64  # 128 characters, 192 once escaped: with a suffix, past MAX_FILE_NAME
+    names = {member_file_name(long_id, ".slice"), member_file_name(long_id[:-1] + "b", ".slice")}
+    assert len(names) == 2 and all(len(n.encode()) <= 255 - 32 for n in names)
+    assert all("~" in n and n.endswith(".slice") and "%2" in n for n in names)
+    assert member_file_name("bob", ".slice") == "bob.slice"
