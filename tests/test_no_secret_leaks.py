@@ -265,7 +265,7 @@ def test_cli_output_and_errors(evidence: Evidence, tmp_path: Path, monkeypatch: 
     assert cli("--json", "identity", "show", "alice.id", *enc) == 0
     assert cli("room", "create", "-I", "alice.id", *enc, "--state", "room.state", "--room", ROOM_ID,
                "--member", "bob.pub", "--bundle-out", "b1.bin") == 0
-    assert cli("keyring", "accept", "-I", "bob.id", "--admin", "alice.pub", "b1.bin") == 0
+    assert cli("keyring", "accept", "-I", "bob.id", "--room", ROOM_ID, "--admin", "alice.pub", "b1.bin") == 0
     Path("hello.txt").write_bytes(b"hello bob")
     assert cli("seal", "-I", "alice.id", *enc, "--room", ROOM_ID, "-i", "hello.txt", "-o", "m1.json") == 0
     assert cli("--json", "open", "-I", "bob.id", "-i", "m1.json") == 0

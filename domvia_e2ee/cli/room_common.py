@@ -40,7 +40,7 @@ DURATION: Final = re.compile(r"([1-9][0-9]*)([smhd]?)")
 UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 FILE_NAME_SAFE: Final = re.compile(r"[A-Za-z0-9._@+=-]")
 MAX_FILE_NAME: Final = 255 - 32  # 255 bytes on common file systems, less room for the writer's temporary name
-FILE_NAMES: Final = ("DIR/ID.slice, DIR/ID.proof: an id's '/', ':' and a leading '.' are written %2F, %3A, %2E; "
+FILE_NAMES: Final = ("DIR/ID.slice, DIR/ID.proof: an id's '/', ':' and a leading '.' are written %%2F, %%3A, %%2E; "
                      "a name too long for the file system ends with '~' and a hash of the id")
 Change = Callable[[Room, Progress], Rotation]
 
