@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..errors import DomviaError
+from . import terminal
 from .io import PROG, UsageError, emit_json, wants_json
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -44,6 +45,13 @@ conventions:
   rename), so a failure leaves the previous files intact and no partial output behind.
   Passphrases come from --passphrase-fd N, --passphrase-env NAME or a terminal prompt, never argv.
   Every command takes --json (one JSON object on stdout) and --debug (tracebacks on errors).
+
+terminal output:
+  Text that others choose (message plaintext, ids, content types, file names) is shown on a
+  terminal with its control characters made visible: ESC as the four characters \\x1b, other C0
+  and C1 controls and DEL as \\xNN, bidirectional overrides as \\u202e, and bytes that are not
+  UTF-8 as \\xff. Messages on stderr always are. Output to a pipe or a file (-o) is byte-exact, and
+  --json escapes every non-ASCII character.
 """
 
 
@@ -55,7 +63,8 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{PROG}: error: {message}\n{PROG}: hint: run '{self.prog} --help' for usage\n")
+        sys.stderr.write(f"{PROG}: error: {terminal.visible(message)}\n"
+                         f"{PROG}: hint: run '{self.prog} --help' for usage\n")
         sys.exit(EXIT_USAGE)
 
 
@@ -92,11 +101,12 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as done:
-        return done.code if isinstance(done.code, int) else EXIT_USAGE
-    return run(args)
+    with terminal.guarded():  # nothing any command prints can drive the terminal
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:
+            return done.code if isinstance(done.code, int) else EXIT_USAGE
+        return run(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,9 +136,10 @@ def run(args: argparse.Namespace) -> int:
 def _fail(args: argparse.Namespace, code: str, message: str, hint: str | None, status: int) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # Library messages hold ids and file names that others chose: shown with controls made visible.
+    print(f"{PROG}: error: {terminal.visible(message)}", file=sys.stderr)
     if hint:
-        print(f"{PROG}: hint: {hint}", file=sys.stderr)
+        print(f"{PROG}: hint: {terminal.visible(hint)}", file=sys.stderr)
     if wants_json(args):
         emit_json({"ok": False, "error": {"code": code, "message": message, "hint": hint}})
     return status
