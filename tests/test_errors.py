@@ -12,6 +12,7 @@ CODES = {
     "UnknownKeyError": "E_UNKNOWN_KEY", "UnknownSenderError": "E_UNKNOWN_SENDER", "ReplayError": "E_REPLAY",
     "StaleEpochError": "E_STALE", "UnauthorizedError": "E_UNAUTHORIZED", "NotRecipientError": "E_NOT_RECIPIENT",
     "PolicyError": "E_POLICY", "KeyExhaustedError": "E_KEY_EXHAUSTED", "InvalidKeyError": "E_BAD_KEY",
+    "UsageError": "E_USAGE",
 }
 
 

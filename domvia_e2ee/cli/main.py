@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..errors import DomviaError
-from . import terminal
+from . import interrupts, terminal
 from .io import PROG, UsageError, emit_json, wants_json
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -38,6 +38,8 @@ exit status:
   0  success
   1  failure: a bad, tampered or unreadable input or file, a refused operation, an I/O error
   2  usage error: unknown option, missing argument, impossible combination
+  130, 143  interrupted by Ctrl-C (SIGINT) or SIGTERM: the message says whether anything was
+     written ("interrupted: nothing was changed"); no temp file is left behind
 
 conventions:
   Private identity and key ring files are created with mode 0600 and never overwritten; they are
@@ -101,15 +103,19 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    since = interrupts.mark()
     with terminal.guarded():  # nothing any command prints can drive the terminal
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as done:
             return done.code if isinstance(done.code, int) else EXIT_USAGE
-        return run(args)
+        except KeyboardInterrupt as interrupt:
+            return _fail(argparse.Namespace(json=False), "E_INTERRUPTED", interrupts.message(since), None,
+                         interrupts.status(interrupt))
+        return run(args, since)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, since: int = 0) -> int:
     try:
         return int(args.handler(args))
     except UsageError as error:
@@ -123,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         return _fail(args, "E_IO", f"{where}{error.strerror or error}", None, EXIT_FAILURE)
-    except KeyboardInterrupt:
-        return _fail(args, "E_INTERRUPTED", "interrupted; files are unchanged or fully updated", None, EXIT_FAILURE)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (interrupts.Terminated): 130 or 143
+        return _fail(args, "E_INTERRUPTED", interrupts.message(since), None, interrupts.status(interrupt))
     except Exception as error:  # the CLI never shows a traceback unless asked
         if getattr(args, "debug", False):
             raise
