@@ -21,7 +21,9 @@ from ..errors import AuthenticationError, DomviaError
 from ..hazmat.suites import DEFAULT_SUITE, Suite
 from ..labels import CONTENT_TYPE_ATTACHMENT
 from ..storage import PRIVATE_MODE, PUBLIC_MODE, FileError, Staged, fsync_directory, read_file
-from .io import STDIO, ProgressBar, UsageError, add_input_output, check_binary_destination, emit_ok, note, wants_json
+from .io import (
+    STDIO, ProgressBar, UsageError, add_input_output, check_binary_destination, emit_ok, note, plural, wants_json,
+)
 
 SEAL_EPILOG: Final = f"""\
 Encrypts FILE (or stdin) in {DEFAULT_CHUNK_SIZE}-byte chunks under a fresh random file key and writes
@@ -114,8 +116,8 @@ def _report_sealed(args: argparse.Namespace, reference: AttachmentReference) -> 
     if wants_json(args):
         emit_ok({"output": _name(args.output), "reference": args.reference, **facts})
         return
-    note(f"sealed {reference.size} bytes ({reference.content_type}) into {_name(args.output)}, "
-         f"{reference.encrypted_size} bytes, sha256 {reference.sha256.hex()}")
+    note(f"sealed {plural(reference.size, 'byte')} ({reference.content_type}) into {_name(args.output)}, "
+         f"{plural(reference.encrypted_size, 'byte')}, sha256 {reference.sha256.hex()}")
     note(f"reference (secret, holds the file key) in {args.reference}: send it with "
          f"`domvia-e2ee seal --content-type {CONTENT_TYPE_ATTACHMENT} -i {args.reference}`")
 
@@ -138,7 +140,8 @@ def open_command(args: argparse.Namespace) -> int:
         emit_ok({"output": _name(args.output), "size": reference.size, "content_type": reference.content_type,
                  "sha256": reference.sha256.hex()})
     else:
-        note(f"opened {reference.size} bytes ({reference.content_type}) into {_name(args.output)}: verified")
+        note(f"opened {plural(reference.size, 'byte')} ({reference.content_type}) into {_name(args.output)}: "
+             "verified")
     return 0
 
 

@@ -18,6 +18,7 @@ Input and output
 Reporting
     wants_json(args) / emit_ok(obj)    --json is on every command: print exactly one object, {"ok": true, ...}
                                        (emit_json(obj) prints an object as is).
+    plural(n, "message")               "1 message", "2 messages": every count printed for people.
     note(text)                         `domvia-e2ee: <text>` on stderr, for humans (stdout stays clean), with
                                        controls made visible (cli/terminal.py: every untrusted string on a
                                        terminal goes through terminal.visible; main() guards sys.stdout/stderr).
@@ -71,6 +72,11 @@ def emit_json(obj: Any) -> None:
     # ensure_ascii: non-ASCII text, bidirectional overrides included, is escaped (\\u202e), never raw.
     sys.stdout.write(json.dumps(obj, sort_keys=True, ensure_ascii=True) + "\n")
     sys.stdout.flush()
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """'1 message', '2 messages' (words: the plural when it is not word + 's')."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
 
 
 def note(text: str) -> None:

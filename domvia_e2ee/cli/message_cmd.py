@@ -35,7 +35,7 @@ message opened twice is refused as a replay unless --no-replay-check. Nothing is
 when the message does not authenticate.
 
 example:
-  domvia-e2ee open -I carol.id -i msg.json
+  domvia-e2ee open -I carol.id msg.json
 """
 
 
@@ -55,6 +55,7 @@ def register(commands: Any) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_identity_options(open_)
     add_input_output(open_, what_in="the sealed message", what_out="the plaintext (mode 0600)")
+    open_.add_argument("file", metavar="FILE", nargs="?", help="the sealed message (the same as -i FILE)")
     open_.add_argument("--known", metavar="PUBLIC", action="append", default=[],
                        help="add a sender's public identity file to the key ring first (repeatable)")
     open_.add_argument("--allow-unsigned", action="store_true", help="accept bot-mode (unsigned) messages")
@@ -101,6 +102,10 @@ def _metadata(message: SealedMessage | OpenedMessage) -> dict[str, Any]:
 
 
 def open_command(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        if args.input != STDIO:
+            raise UsageError("give the sealed message as FILE or as -i FILE, not both")
+        args.input = args.file
     name = _input_name(args.input)
     data = read_input(args.input, limit=MAX_MESSAGE_JSON, what="sealed message")
     if data.lstrip()[:1] == b"{":
