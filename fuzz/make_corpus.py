@@ -80,14 +80,14 @@ def seeds() -> dict[str, list[bytes]]:
     room.own_proof = w.bundles[2].proof_for("alice")
     return {
         "message_binary": [m.to_bytes() for m in messages],
-        "message_json": [m.to_json() for m in messages],
+        "message_json": [m.to_json().encode() for m in messages],
         "bundle": [w.bundles[3].to_bytes(), by_carol.to_bytes(), post_quantum.to_bytes(), w.bundles[2].to_bytes()],
         "slice": [w.bundles[3].slice_for("bob").to_bytes(), by_carol.slice_for("bob").to_bytes(),
                   post_quantum.slice_for("bob").to_bytes(), w.bundles[3].slice_for("carol").to_bytes()],
         "history": [history_for_bob().to_bytes(), history_for_bob("carol").to_bytes()],
         "wrapped_key": [b"\x01" + w.bundles[3].members[1].wrapped, b"\x02" + post_quantum.members[0].wrapped],
-        "public_identity": [w.alice.public.to_json(), w.bob.public.to_json()],
-        "private_identity": [dumps(w.alice.to_private_dict()), dumps(w.bob.to_private_dict())],
+        "public_identity": [w.alice.public.to_json().encode(), w.bob.public.to_json().encode()],
+        "private_identity": [dumps(w.alice.to_plaintext_private_dict()), dumps(w.bob.to_plaintext_private_dict())],
         "keyring_state": [dumps(w.bob_state)],
         "room_state": [dumps(room.to_dict())],
         "identity_file": [storage.dump_identity(w.bob), _encrypted_identity(w.alice)],

@@ -84,7 +84,7 @@ def seal_command(args: argparse.Namespace) -> int:
         with concerning(session.path, "cannot seal: "):
             sealed = seal(args.room_id, plaintext, message_id=message_id, content_type=args.content_type,
                           pad=not args.no_padding)
-        wire = sealed.to_bytes() if binary else sealed.to_json() + b"\n"
+        wire = sealed.to_bytes() if binary else (sealed.to_json() + "\n").encode()
         output = stage_output(args.output, wire)
         session.commit([output] if output else [])
     if wants_json(args):
