@@ -103,7 +103,9 @@ def _check_open_arguments(key: Any, message: Any) -> None:
 class Signer(Protocol):
     """What signs a sealed message: an Identity, or a test double."""
 
-    def sign(self, message: bytes) -> bytes: ...
+    def sign(self, message: bytes) -> bytes:
+        """A 64-byte Ed25519 signature of message."""
+        ...
 
 
 def _seal(key: RoomKey, plaintext: bytes, message_id: str, sender_id: str, content_type: str,
