@@ -50,6 +50,11 @@ def committed_since(mark: int) -> list[Path]:
     return [path for number, path in _committed if number > mark]
 
 
+def record_commit(path: Path) -> None:
+    """Notes that path was renamed into place (for writers outside this module, like attachments)."""
+    _record(path)
+
+
 def _record(path: Path) -> None:
     global _commits
     _commits += 1

@@ -161,6 +161,30 @@ def test_a_signal_during_the_renames_waits_for_them_and_says_what_was_written(bi
     assert len(list((directory / "s3").iterdir())) == MEMBERS + 3
 
 
+def test_interrupting_an_attachment_leaves_both_files_or_neither(cli: Cli) -> None:
+    cli.path("big.bin").write_bytes(os.urandom(1 << 20) * 24)
+    args = ["attachment", "seal", "-i", "big.bin", "-o", "big.dva", "--reference", "big.ref"]
+    *_, duration = interrupt(cli.cwd, args, None, 0)
+    interrupted = 0
+    for index, share in enumerate((0.0, 0.3, 0.6, 0.9)):
+        for name in ("big.dva", "big.ref"):
+            cli.path(name).unlink(missing_ok=True)
+        signum = signal.SIGINT if index % 2 == 0 else signal.SIGTERM
+        code, err, _ = interrupt(cli.cwd, args, signum, duration * share)
+        assert "Traceback" not in err and temps(cli.cwd) == [], err
+        written = [cli.path(name).exists() for name in ("big.dva", "big.ref")]
+        if code == 0:
+            assert written == [True, True]
+            continue
+        interrupted += 1
+        assert code == (130 if signum == signal.SIGINT else 143), (code, err)
+        if err.splitlines()[-1] == "domvia-e2ee: error: interrupted: nothing was changed":
+            assert written == [False, False]
+        else:
+            assert written == [True, True], err
+    assert interrupted >= 2
+
+
 def test_interrupted_start_up_shows_no_traceback(cli: Cli) -> None:
     new_identity(cli, "bob")
     for index, delay in enumerate([0.0, 0.005, 0.01, 0.02, 0.04, 0.08]):
