@@ -219,7 +219,7 @@ class Passphrases:
         except OSError:
             raise UsageError(f"{path} needs a passphrase and there is no terminal to ask for it",
                              hint="pass --passphrase-fd N or --passphrase-env NAME") from None
-        return getpass.getpass(prompt).encode("utf-8")
+        return getpass.getpass(visible(prompt)).encode("utf-8")  # the prompt names a file: made visible
 
 
 def _read_fd(fd: int) -> bytes:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from domvia_e2ee.cli.terminal import visible, visible_bytes
 
-from .helpers import Cli, World, base_env
+from .helpers import PASS_ENV, PASSPHRASE, Cli, World, base_env
 
 # Cursor up and erase line, a forged line, set the window title, a right-to-left override, a byte that is not UTF-8.
 HOSTILE = (b"\x1b[1A\x1b[2Kdomvia-e2ee: signed by alice (room room-42)\n"
@@ -97,3 +101,31 @@ def test_a_hostile_file_name_in_an_error_is_neutralised(cli: Cli, tmp_path: Path
 def test_hostile_text_printed_by_any_command_is_neutralised(cli: Cli) -> None:
     code, shown = on_terminal(cli, "identity", "show", "\x1b[31mred.pub")
     assert code == 1 and b"\x1b" not in shown and b"\\x1b[31mred.pub" in shown
+
+
+
+def test_the_passphrase_prompt_shows_a_hostile_file_name_visibly(cli: Cli) -> None:
+    name = "\x1b]0;owned\x07.id"
+    cli("identity", "new", "--id", "alice", "-o", name, "--encrypt", "--kdf-cost", "low", "--passphrase-env", PASS_ENV)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, on a new controlling terminal
+        try:
+            os.chdir(cli.cwd)
+            os.execve(sys.executable, [sys.executable, "-m", "domvia_e2ee.cli", "identity", "show", name], base_env())
+        finally:
+            os._exit(127)
+    seen, deadline = b"", time.monotonic() + 30
+    try:
+        while not (b"passphrase for" in seen and seen.endswith(b": ")) and time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                seen += os.read(fd, 1024)
+        os.write(fd, PASSPHRASE.encode() + b"\n")
+        while select.select([fd], [], [], 30)[0]:
+            seen += os.read(fd, 1024)
+    except OSError:
+        pass  # the child closed the terminal
+    finally:
+        os.close(fd)
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    assert b"passphrase for \\x1b]0;owned\\x07.id: " in seen, seen
+    assert code == 0 and b"\x1b" not in seen and b"\x07" not in seen, seen
