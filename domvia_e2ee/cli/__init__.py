@@ -10,9 +10,13 @@ interpreter's own start-up, before this package runs, is out of its reach.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
 from . import interrupts
+
+TYPE_CHECKING = False  # not `typing`: see interrupts.py
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = ["main"]
 
@@ -24,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ignore late signals) and an interrupted run ends the process with status 130 or 143 at once.
     Called with argv, from a program, it gives that program its signal handlers back.
     """
-    previous: interrupts.Handlers = {}
+    previous: dict[int, Any] = {}
     try:
         previous = interrupts.install()
         status = _guarded(argv)

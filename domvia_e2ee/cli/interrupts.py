@@ -12,12 +12,14 @@ After the first signal the next ones are ignored: a second Ctrl-C must not cut t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
-from types import FrameType
-from typing import Any, Final, NoReturn
+
+TYPE_CHECKING = False  # not `typing`: this module is imported before the handlers exist, so it stays cheap
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, Final, NoReturn
 
 EXIT_SIGINT: Final = 128 + signal.SIGINT
 EXIT_SIGTERM: Final = 128 + signal.SIGTERM
@@ -39,12 +41,9 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-Handlers = dict[int, Any]
-
-
-def install() -> Handlers:
+def install() -> dict[int, Any]:
     """Installs the handlers (main thread only; elsewhere it does nothing); returns the previous ones."""
-    previous: Handlers = {}
+    previous: dict[int, Any] = {}
     try:
         for signum in HANDLED:
             previous[signum] = signal.signal(signum, _on_signal)
@@ -53,7 +52,7 @@ def install() -> Handlers:
     return previous
 
 
-def restore(previous: Handlers) -> None:
+def restore(previous: dict[int, Any]) -> None:
     for signum, handler in previous.items():
         try:
             signal.signal(signum, handler)
@@ -74,8 +73,10 @@ def exit_now(status: int) -> NoReturn:
     and would kill the process with SIGINT at exit, whatever status main() returned. Every clean-up
     (temp files, locks) has run by then, in the `finally` blocks the interruption went through.
     """
+    import contextlib
+
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # a closed or broken stream: nothing more to say
             stream.flush()
     os._exit(status)
 
