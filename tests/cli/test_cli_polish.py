@@ -83,6 +83,15 @@ def test_every_message_field_has_words() -> None:
     from domvia_e2ee.cli.fields import describe
     from domvia_e2ee.message import JSON_FIELDS
 
-    for field in (*JSON_FIELDS, "g", "room_id", "sender_id", "message_id", "key_id", "content_type"):
+    bundle_fields = ("rotator_id", "member_count", "member.wrapped_key", "entry.roster.id", "proof.path", "kem")
+    for field in (*JSON_FIELDS, "g", "room_id", "sender_id", "message_id", "key_id", "content_type",
+                  *bundle_fields, "x25519", "ed25519", "enc.x", "pq.pub", "kdf.memory_kib"):
         assert describe(field) != field, field
     assert describe("epoch") == "epoch" and describe("no-such-field") == "no-such-field"
+
+
+def test_bundle_fields_are_named_in_words(world: World) -> None:
+    cli = world.cli
+    cli.path("bad.bin").write_bytes(cli.path("b1.bin").read_bytes()[:40])
+    failed = cli("keyring", "accept", "-I", "bob.id", "bad.bin", expect=1)
+    assert failed.lines[0] == "domvia-e2ee: error: bad.bin: not a bundle: key id (key_id): truncated"
