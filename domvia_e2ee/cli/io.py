@@ -46,7 +46,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from ..storage import PUBLIC_MODE, FileError, Passphrase, Staged, read_file
-from .terminal import raw, visible, visible_bytes
+from .terminal import raw, show, visible, visible_bytes
 
 PROG: Final = "domvia-e2ee"
 MAX_PASSPHRASE: Final = 4096
@@ -152,7 +152,7 @@ def write_stdout(data: bytes, *, binary: bool = False) -> None:
         raise UsageError("refusing to write binary output to a terminal", hint="pass -o FILE, or redirect stdout")
     sys.stdout.flush()
     if sys.stdout.isatty():  # untrusted bytes (plaintext) must not drive the terminal: terminal.py
-        raw(sys.stdout).write(visible_bytes(data))
+        show(raw(sys.stdout), visible_bytes(data))
         sys.stdout.flush()
         return
     sys.stdout.buffer.write(data)  # a pipe or a file: byte-exact

@@ -64,7 +64,7 @@ class SafeTerminal(io.TextIOBase):
         self.raw = raw
 
     def write(self, text: str) -> int:
-        self.raw.write(visible(text, multiline=True))
+        show(self.raw, visible(text, multiline=True))
         return len(text)
 
     def flush(self) -> None:
@@ -91,6 +91,16 @@ class SafeTerminal(io.TextIOBase):
     @property
     def errors(self) -> str | None:  # type: ignore[override]
         return self.raw.errors
+
+
+def show(stream: TextIO, text: str) -> None:
+    """Writes text, already visible(), to a terminal; what its encoding lacks is shown as \\uNNNN."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:  # a terminal in a narrower encoding than UTF-8
+        stream.flush()
+        stream.buffer.write(text.encode(stream.encoding or "ascii", "backslashreplace"))
+        stream.buffer.flush()
 
 
 def raw(stream: TextIO) -> TextIO:

@@ -7,6 +7,7 @@ a pipe the plaintext stays byte-exact.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -71,6 +72,24 @@ def test_a_hostile_plaintext_is_neutralised_on_a_terminal(world: World) -> None:
     assert b"\\x1b[1A\\x1b[2Kdomvia-e2ee: signed by alice" in shown
     assert b"\\x1b]0;owned\\x07title\\x0d\\x9b31m \\u202eevil\\u202c \\xff\\xfe end" in shown
     assert shown.count(b"signed by bob") == 1
+
+
+def test_a_terminal_in_a_narrow_encoding_gets_escapes_not_an_error(world: World) -> None:
+    sealed_by_bob(world, "caf\u00e9 \u4e2d\n".encode())
+    primary, secondary = os.openpty()
+    try:
+        done = subprocess.run(world.cli.command("open", "-I", "carol.id", "-i", "msg.json"), cwd=world.cli.cwd,
+                              env=base_env(PYTHONIOENCODING="ascii"), stdin=subprocess.DEVNULL, stdout=secondary,
+                              stderr=subprocess.PIPE, timeout=120, check=False)
+        os.close(secondary)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once drained (or at once, if nothing was written)
+            while piece := os.read(primary, 65536):
+                shown += piece
+    finally:
+        os.close(primary)
+    assert done.returncode == 0, done.stderr
+    assert shown == b"caf\\xe9 \\u4e2d\r\n"
 
 
 def test_a_hostile_plaintext_is_byte_exact_through_a_pipe(world: World) -> None:
