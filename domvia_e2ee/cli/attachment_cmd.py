@@ -205,7 +205,8 @@ class _Output:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             self.stream = os.fdopen(os.open(self.temp, flags, mode), "wb")
-            fcntl.flock(self.stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # alive: not a stale temp
+            with contextlib.suppress(OSError):  # best effort, as in storage.atomic
+                fcntl.flock(self.stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # alive: not a stale temp
         except OSError as error:
             self.discard()
             raise FileError(path, error.strerror or str(error), code="E_IO") from None

@@ -71,11 +71,18 @@ def signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _hold(path: Path) -> int:
-    """Opens and flocks a temp this process just created: a sweeper then knows its writer is alive."""
+def _hold(path: Path) -> int | None:
+    """Opens and flocks a temp this process just created: a sweeper then knows its writer is alive.
+
+    Best effort: on a file system without flock (some network and FUSE mounts) the write goes on
+    unlocked, protected from sweepers by STALE_AFTER alone.
+    """
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
     except BaseException:
         os.close(fd)
         raise

@@ -239,3 +239,18 @@ def test_no_lock_file_is_left_for_a_file_that_does_not_exist(cli: Cli) -> None:
     cli("seal", "-I", "dave.id", "--room", "room-42", input="hi", expect=1)
     cli("keyring", "show", "-I", "dave.id", expect=1)
     assert sorted(p.name for p in cli.cwd.iterdir()) == ["dave.id", "dave.pub"]
+
+
+def test_a_file_system_without_flock_still_gets_atomic_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from domvia_e2ee.storage import atomic
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(atomic.fcntl, "flock", no_locks)
+    atomic.write_atomic(tmp_path / "out.bin", b"data")
+    atomic.StagedDirectory(tmp_path / "dir", {"a": b"1"}).commit()
+    assert (tmp_path / "out.bin").read_bytes() == b"data" and (tmp_path / "dir" / "a").read_bytes() == b"1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "out.bin"]
