@@ -204,7 +204,8 @@ class Identity:
         passphrase: the file is encrypted under it (Argon2id at `cost`, "low", "medium" or "high",
         then AES-256-GCM); None writes the private keys in the clear (still mode 0600). The file is
         written atomically (temp file, fsync, rename) with mode 0600, and never over an existing
-        file unless overwrite=True. Raises UsageError (E_USAGE) for a passphrase that is not bytes
+        file unless overwrite=True (which replaces it atomically: the old identity's keys, and
+        whatever was encrypted to them, are then lost unless kept elsewhere). Raises UsageError (E_USAGE) for a passphrase that is not bytes
         or an unknown cost, PolicyError (E_POLICY) for an empty passphrase, storage.FileError with
         E_IO when the file exists (nothing is written) or cannot be written.
         """

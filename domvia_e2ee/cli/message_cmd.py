@@ -32,7 +32,9 @@ OPEN_EPILOG: Final = """\
 Reads either form (JSON or binary). The sender must be known to your key ring (from room
 commands, `keyring accept --known`, or --known here) and a member of the message's epoch. A
 message opened twice is refused as a replay unless --no-replay-check. Nothing is written
-when the message does not authenticate.
+when the message does not authenticate. On a terminal, control characters in the plaintext
+(escape sequences, bidirectional overrides, bytes that are not UTF-8) are shown as escapes such
+as \\x1b, so a message cannot drive the terminal; -o FILE or a pipe gets the exact bytes.
 
 example:
   domvia-e2ee open -I carol.id msg.json
