@@ -27,7 +27,7 @@ WORDS: Final[dict[str, str]] = {
     # bundles, slices and history bundles (spec/bundle.md, spec/history.md)
     "rotator_id": "rotator id", "sharer_id": "sharer id", "recipient_id": "recipient id", "kem": "key wrapping",
     "issued_at": "issue time", "root": "member tree root", "anchor_epoch": "anchor epoch",
-    "entry_count": "entry count", "member_count": "member count", "members": "member list",
+    "entry_count": "entry count", "member_count": "member count",
     "member.id": "member id", "member.fingerprint": "member fingerprint", "member.wrapped_key": "wrapped key",
     "entries": "history entries", "entry.epoch": "history entry epoch", "entry.suite": "history entry suite",
     "entry.key_id": "history entry key id", "entry.wrapped_key": "wrapped key",
