@@ -89,7 +89,7 @@ def op_seal(i: Input) -> dict[str, Any]:
     sealed = _seal_from_parts(room_key(i), unhex(i["content"], "content"), message_id=i["message_id"],
                               sender_id=i["sender_id"], content_type=i["content_type"], pad=i["padded"],
                               nonce=unhex(i["nonce"], "nonce"), signer=signer)
-    return {"binary": sealed.to_bytes().hex(), "json": sealed.to_json().decode()}
+    return {"binary": sealed.to_bytes().hex(), "json": str(sealed.to_json())}
 
 
 def op_open(i: Input) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def op_open(i: Input) -> dict[str, Any]:
 
 def op_convert(i: Input) -> dict[str, Any]:
     sealed = message_of(i)
-    return {"binary": sealed.to_bytes().hex(), "json": sealed.to_json().decode()}
+    return {"binary": sealed.to_bytes().hex(), "json": str(sealed.to_json())}
 
 
 def op_identity_import(i: Input) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class Life:
 
     def send(self, step: Step, sender: str, message_id: str, text: str) -> bytes:
         sealed = self.rings[sender].seal(ROOM, text.encode(), message_id=message_id)
-        return self.relay.publish(step, sealed.to_json())
+        return self.relay.publish(step, sealed.to_json().encode())
 
     def read(self, step: Step, name: str, payload: bytes, *, replay_check: bool = False) -> None:
         message_id = json.loads(payload)["m"]

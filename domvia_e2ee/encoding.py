@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import warnings
 import re
 import struct
 from collections.abc import Iterable
@@ -303,6 +304,20 @@ def get_str(obj: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise FormatError(key, "must be a string")
     return value
+
+
+class JsonText(str):
+    """The text that to_json() returns: a str (write it to a text file, send it as a text frame).
+
+    `.encode()` gives the bytes. `.decode()` is kept for callers written when to_json() returned
+    bytes; it is deprecated and returns the text itself.
+    """
+
+    __slots__ = ()
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        warnings.warn("to_json() returns str now; drop the .decode()", DeprecationWarning, stacklevel=2)
+        return str(self)
 
 
 def dumps(obj: dict[str, Any]) -> bytes:

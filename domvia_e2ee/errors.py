@@ -129,6 +129,13 @@ class InvalidKeyError(DomviaError):
     code = "E_BAD_KEY"
 
 
+class UsageError(DomviaError, TypeError):
+    """The library was called wrongly: an argument of the wrong type (a str plaintext, a number for
+    an id). A TypeError too, so code that catches TypeError keeps working; raised before any work."""
+
+    code = "E_USAGE"
+
+
 ALL_ERRORS: tuple[type[DomviaError], ...] = (  # every error class, root first
     DomviaError,
     FormatError,
@@ -146,4 +153,5 @@ ALL_ERRORS: tuple[type[DomviaError], ...] = (  # every error class, root first
     PolicyError,
     KeyExhaustedError,
     InvalidKeyError,
+    UsageError,
 )

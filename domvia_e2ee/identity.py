@@ -2,6 +2,12 @@
 and optionally an X-Wing (ML-KEM-768 + X25519) key for post-quantum wrapping.
 
 PublicIdentity is what others hold; Identity adds the private halves and is never printed.
+Store an identity with Identity.save (encrypted under a passphrase, mode 0600, atomic, never
+over an existing file unless asked) and read it back with Identity.load.
+
+Error codes: E_FORMAT a malformed identity (the error names the field), E_BAD_KEY a public key
+that is not a valid curve point, E_USAGE an argument of the wrong type; save and load also raise
+storage.FileError naming the file, with E_IO, E_AUTH (wrong passphrase), E_POLICY or E_FORMAT.
 """
 
 from __future__ import annotations
@@ -9,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import warnings
+from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from . import labels
 from .encoding import (
-    b64decode, b64encode, check_fields, check_id, dumps, get_int, get_str, loads_object,
+    JsonText, b64decode, b64encode, check_fields, check_id, dumps, get_int, get_str, loads_object,
 )
-from .errors import FormatError
+from .errors import FormatError, UsageError
 from .hazmat import curves, xwing
 
 FINGERPRINT_SIZE: Final = 32
@@ -36,7 +44,12 @@ def _read_jwk(obj: object, field: str, crv: str) -> bytes:
 
 
 class PublicIdentity:
-    """Someone's public keys and stable participant id. Immutable; compare with ==."""
+    """Someone's public keys and stable participant id. Immutable; compare with ==.
+
+    Two identities are equal when their fingerprints are (SHA-256 over the id and every key).
+    Build one from a .pub file with from_json; the constructor raises FormatError (E_FORMAT) for an
+    invalid id and InvalidKeyError (E_BAD_KEY) for an invalid key.
+    """
 
     __slots__ = ("participant_id", "x25519", "ed25519", "xwing", "fingerprint")
 
@@ -75,17 +88,20 @@ class PublicIdentity:
         return " ".join(f"{int.from_bytes(fp[i:i + 5], 'big') % 100000:05d}" for i in range(0, 30, 5))
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object of spec/identity.md: {"v", "id", "enc", "sig"} and "pq" for X-Wing."""
         out: dict[str, Any] = {"v": IDENTITY_VERSION, "id": self.participant_id,
                                "enc": _jwk("X25519", self.x25519), "sig": _jwk("Ed25519", self.ed25519)}
         if self.xwing is not None:
             out["pq"] = {"kem": xwing.NAME, "pub": b64encode(self.xwing)}
         return out
 
-    def to_json(self) -> bytes:
-        return dumps(self.to_dict())
+    def to_json(self) -> JsonText:
+        """The canonical JSON form of spec/identity.md, as text (a str): what a .pub file holds."""
+        return JsonText(dumps(self.to_dict()).decode("ascii"))
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> PublicIdentity:
+        """Parses the JSON object; FormatError (E_FORMAT) names a bad field, E_BAD_KEY an invalid key."""
         check_fields(obj, ("v", "id", "enc", "sig"), ("pq",))
         if get_int(obj, "v") != IDENTITY_VERSION:
             raise FormatError("v", "unsupported identity version")
@@ -103,10 +119,12 @@ class PublicIdentity:
 
     @classmethod
     def from_json(cls, data: bytes | str) -> PublicIdentity:
+        """Parses a .pub file's text or bytes (strict JSON, at most 8 KiB). Raises as from_dict does."""
         return cls.from_dict(loads_object(data, "identity", max_bytes=8192))
 
 
 def xwing_public_checked(public: bytes) -> bytes:
+    """public, if it is an X-Wing public key: FormatError (E_FORMAT) for its size, E_BAD_KEY for its halves."""
     if len(public) != xwing.PUBLIC_KEY_SIZE:
         raise FormatError("pq.pub", f"must be {xwing.PUBLIC_KEY_SIZE} bytes")
     xwing.public_key(public)  # raises InvalidKeyError on a malformed ML-KEM or X25519 half
@@ -121,7 +139,11 @@ def fingerprint_of(participant_id: str, x25519: bytes, ed25519: bytes, pq: bytes
 
 
 class Identity:
-    """A participant's private keys. bytes(identity) is not defined: export with to_private_dict."""
+    """A participant's private keys. bytes(identity) is not defined and repr() shows no secret.
+
+    Keep it with save() (encrypted, 0600, atomic) and load(). to_plaintext_private_dict() exports
+    the private keys in the clear, for tests and other implementations' vectors only.
+    """
 
     SEED_SIZE: ClassVar[int] = 32
 
@@ -143,17 +165,23 @@ class Identity:
 
     @classmethod
     def generate(cls, participant_id: str, *, post_quantum: bool = False) -> Identity:
+        """Fresh random keys for participant_id (FormatError, E_FORMAT, if it is not a valid id).
+
+        post_quantum adds an X-Wing (ML-KEM-768 + X25519) key, for rooms that wrap keys with it.
+        """
         return cls(participant_id, x25519_private=os.urandom(32), ed25519_seed=os.urandom(32),
                    xwing_seed=os.urandom(32) if post_quantum else None)
 
     @property
     def participant_id(self) -> str:
+        """The stable id others know this participant by (public.participant_id)."""
         return self.public.participant_id
 
     def __repr__(self) -> str:
         return f"Identity({self.participant_id!r}, fingerprint={self.public.fingerprint.hex()[:16]}…, <private>)"
 
     def sign(self, message: bytes) -> bytes:
+        """An Ed25519 signature of message (64 bytes). The library signs labelled data only."""
         return self._signer.sign(message)
 
     def _x25519_private(self) -> bytes:
@@ -162,15 +190,67 @@ class Identity:
     def _xwing_private_key(self) -> Any:
         return self._xwing_private
 
-    def to_private_dict(self) -> dict[str, Any]:
+    def to_plaintext_private_dict(self) -> dict[str, Any]:
+        """The private identity object of spec/identity.md: every private key IN THE CLEAR.
+
+        Warning: whoever reads this dict, or a file or log it reaches, can read every message of
+        this participant and sign as it. To store an identity, use Identity.save(path,
+        passphrase=...) instead: encrypted under the passphrase (Argon2id, AES-256-GCM), written
+        atomically with mode 0600, never over an existing file.
+        """
         out: dict[str, Any] = {"v": IDENTITY_VERSION, "id": self.participant_id,
                                "x25519": b64encode(self._x25519), "ed25519": b64encode(self._ed_seed)}
         if self._xwing_seed is not None:
             out["xwing"] = b64encode(self._xwing_seed)
         return out
 
+    def to_private_dict(self) -> dict[str, Any]:
+        """Deprecated name of to_plaintext_private_dict(), which says what it returns."""
+        warnings.warn("to_private_dict() is now to_plaintext_private_dict(); to store an identity, use "
+                      "Identity.save(path, passphrase=...)", DeprecationWarning, stacklevel=2)
+        return self.to_plaintext_private_dict()
+
+    def save(self, path: str | os.PathLike[str], *, passphrase: bytes | None, overwrite: bool = False,
+             cost: str = "medium") -> None:
+        """Writes the identity file of spec/files.md, as `domvia-e2ee identity new` does.
+
+        passphrase: the file is encrypted under it (Argon2id at `cost`, "low", "medium" or "high",
+        then AES-256-GCM); None writes the private keys in the clear (still mode 0600). The file is
+        written atomically (temp file, fsync, rename) with mode 0600, and never over an existing
+        file unless overwrite=True (which replaces it atomically: the old identity's keys, and
+        whatever was encrypted to them, are then lost unless kept elsewhere). Raises UsageError (E_USAGE) for a passphrase that is not bytes
+        or an unknown cost, PolicyError (E_POLICY) for an empty passphrase, storage.FileError with
+        E_IO when the file exists (nothing is written) or cannot be written.
+        """
+        from . import storage  # storage imports this module
+
+        if passphrase is not None and not isinstance(passphrase, bytes):
+            raise UsageError(f"passphrase must be bytes or None, not {type(passphrase).__name__}"
+                             + (" (encode it: passphrase.encode())" if isinstance(passphrase, str) else ""))
+        if cost not in storage.COST_LEVELS:
+            raise UsageError(f"cost must be one of {', '.join(sorted(storage.COST_LEVELS))}, not {cost!r}")
+        data = storage.dump_identity(self, passphrase=passphrase, cost=storage.COST_LEVELS[cost])
+        storage.write_atomic(Path(path), data, mode=storage.PRIVATE_MODE, exclusive=not overwrite)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, passphrase: bytes | None = None) -> Identity:
+        """Reads an identity file written by save() or by the command line.
+
+        passphrase is needed when the file is encrypted. Raises storage.FileError naming the file:
+        E_AUTH for a wrong passphrase or a modified file, E_POLICY for a missing passphrase or a
+        file that group or others can read (chmod 600), E_FORMAT for a malformed file, E_IO for an
+        operating-system error. Nothing is ever written.
+        """
+        from . import storage
+
+        if passphrase is not None and not isinstance(passphrase, bytes):
+            raise UsageError(f"passphrase must be bytes or None, not {type(passphrase).__name__}")
+        given = passphrase
+        return storage.load_identity(Path(path), None if given is None else lambda: given).identity
+
     @classmethod
     def from_private_dict(cls, obj: dict[str, Any]) -> Identity:
+        """The inverse of to_plaintext_private_dict(); FormatError (E_FORMAT) names a bad field."""
         check_fields(obj, ("v", "id", "x25519", "ed25519"), ("xwing",))
         if get_int(obj, "v") != IDENTITY_VERSION:
             raise FormatError("v", "unsupported identity version")

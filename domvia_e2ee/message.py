@@ -5,6 +5,15 @@ Binary form (spec/message.md):
     | content_type str8 | message_id str8 | nonce | ciphertext+tag | [signature 64]
 The header is everything before the nonce; the AEAD's associated data is AAD_MESSAGE || header,
 so every id, the epoch, the suite, the flags and the key commitment are authenticated.
+
+Public constants: FLAG_SIGNED and FLAG_PADDED (the flag bits); MAX_PLAINTEXT (65,536 bytes, the
+largest plaintext: send more as an attachment); PADDED_LIMIT (the largest padded body);
+MAX_MESSAGE_BYTES and MAX_MESSAGE_JSON (the largest binary and JSON message a parser accepts);
+DEFAULT_CONTENT_TYPE ("text/plain"); JSON_FIELDS (the JSON members every message has; "g", the
+signature, is added when signed).
+
+Error codes: parsing raises FormatError (E_FORMAT) naming the field ("r", "room_id", ...);
+require_unsigned raises PolicyError (E_POLICY). Nothing here verifies or decrypts: see sealing.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from typing import Any, Final, NamedTuple
 
 from . import labels
 from .encoding import (
-    ID_ALPHABET, MAX_EPOCH, MAX_ID, b64decode, b64encode, check_content_type, check_epoch, check_fields, check_id, dumps,
+    ID_ALPHABET, MAX_EPOCH, MAX_ID, JsonText, b64decode, b64encode, check_content_type, check_epoch, check_fields, check_id, dumps,
     get_int, get_str, loads_object,
 )
 from .errors import FormatError, PolicyError
@@ -36,6 +45,9 @@ JSON_FIELDS: Final = ("v", "s", "r", "e", "k", "u", "t", "m", "p", "n", "c")
 
 class SealedMessage(NamedTuple):
     """A sealed message as it travels. Build it with seal(); parse it with from_bytes/from_json.
+
+    Parsing checks the structure only (E_FORMAT): the fields are the sender's claims until open()
+    has authenticated them. `wire` is the binary form; to_json() the canonical JSON text.
 
     A named tuple rather than a dataclass: it is built once per message on the hot path,
     and a dataclass's __init__ costs about as much as the AEAD call it wraps.
@@ -61,24 +73,31 @@ class SealedMessage(NamedTuple):
 
     @property
     def signed(self) -> bool:
+        """The message carries a signature (not bot mode). Claimed until open() verifies it."""
         return bool(self.flags & FLAG_SIGNED)
 
     @property
     def padded(self) -> bool:
+        """The plaintext was padded before encryption (its length is hidden to a bucket)."""
         return bool(self.flags & FLAG_PADDED)
 
     @property
     def header(self) -> bytes:
+        """The binary header (everything before the nonce): the AEAD's associated data after its label."""
         return self.wire[: self.header_size]
 
     @property
     def signed_part(self) -> bytes:
+        """The bytes the signature covers (after its label): the whole wire but the signature."""
         return self.wire[:-curves.SIGNATURE_SIZE] if self.signature is not None else self.wire
 
     def to_bytes(self) -> bytes:
+        """The binary form (spec/message.md), the smaller of the two."""
         return self.wire
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object: v, s (suite), r (room id), e (epoch), k (key id), u (sender id),
+        t (content type), m (message id), p (padded), n (nonce), c (ciphertext), g (signature)."""
         out: dict[str, Any] = {
             "v": labels.FORMAT_VERSION, "s": self.suite.label, "r": self.room_id, "e": self.epoch,
             "k": b64encode(self.key_id), "u": self.sender_id, "t": self.content_type, "m": self.message_id,
@@ -87,16 +106,19 @@ class SealedMessage(NamedTuple):
             out["g"] = b64encode(self.signature)
         return out
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> JsonText:
+        """The canonical JSON form (sorted members, no whitespace), as text (a str; ASCII only)."""
         canonical = _json_direct(self)
-        return canonical if canonical is not None else dumps(self.to_dict())
+        return JsonText((canonical if canonical is not None else dumps(self.to_dict())).decode("ascii"))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedMessage:
+        """Parses the binary form; FormatError (E_FORMAT) names what is malformed."""
         return parse_binary(bytes(data))
 
     @classmethod
     def from_json(cls, data: bytes | str) -> SealedMessage:
+        """Parses the JSON form (strict JSON: no duplicate member, canonical base64url); E_FORMAT."""
         return parse_json(data)
 
     @classmethod
@@ -188,6 +210,7 @@ def _parse_prefix_slow(data: bytes) -> tuple[_Prefix, int]:
 
 
 def parse_binary(data: bytes) -> SealedMessage:
+    """SealedMessage.from_bytes for bytes: FormatError (E_FORMAT) naming the binary field."""
     size = len(data)
     if size > MAX_MESSAGE_BYTES:
         raise FormatError("message", f"larger than {MAX_MESSAGE_BYTES} bytes")
@@ -215,6 +238,7 @@ def parse_binary(data: bytes) -> SealedMessage:
 
 
 def parse_json(data: bytes | str) -> SealedMessage:
+    """SealedMessage.from_json: FormatError (E_FORMAT) naming the JSON member ("r", "c", ...)."""
     message = _parse_json_direct(data)
     return message if message is not None else _parse_json_strict(data)
 
@@ -344,5 +368,6 @@ def _parse_json_direct(data: bytes | str) -> SealedMessage | None:
 
 
 def require_unsigned(message: SealedMessage) -> None:
+    """PolicyError (E_POLICY) unless the message is unsigned (the bot-mode paths refuse signed ones)."""
     if message.signed:
         raise PolicyError("this message is signed: open it with the sender's public identity")

@@ -340,8 +340,8 @@ def private_identity(data: bytes) -> None:
         identity = Identity.from_private_dict(loads_object(data, "identity"))
     except DomviaError:
         return
-    again = Identity.from_private_dict(identity.to_private_dict())
-    require(again.public == identity.public and again.to_private_dict() == identity.to_private_dict(),
+    again = Identity.from_private_dict(identity.to_plaintext_private_dict())
+    require(again.public == identity.public and again.to_plaintext_private_dict() == identity.to_plaintext_private_dict(),
             "private identity does not round-trip")
 
 

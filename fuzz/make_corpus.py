@@ -142,7 +142,7 @@ def seeds() -> dict[str, list[bytes]]:
         "wrapped_key": [b"\x01" + w.bundles[3].members[bob_index].wrapped,
                         b"\x02" + post_quantum.members[[m.participant_id for m in post_quantum.members].index("bob")].wrapped],
         "public_identity": [alice.public.to_json(), bob.public.to_json(), carol.public.to_json()],
-        "private_identity": [dumps(alice.to_private_dict()), dumps(carol.to_private_dict())],
+        "private_identity": [dumps(alice.to_plaintext_private_dict()), dumps(carol.to_plaintext_private_dict())],
         "keyring_state": [dumps(w.bob_state), dumps(w.alice_state)],
         "room_state": _room_states(),
         "identity_file": [storage.dump_identity(bob), _encrypted_identity(alice)],

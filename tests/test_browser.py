@@ -112,9 +112,9 @@ def test_chromium_opens_what_python_sealed(page: Page, suite: str) -> None:
         for pad in (True, False):
             signed = seal(key, content, message_id=f"py-{name}-{pad}", sender=alice, pad=pad)
             unsigned = seal_unsigned(key, content, message_id=f"bot-{name}", sender_id="bot", content_type="a/b", pad=pad)
-            for message, sender in ((signed, alice.public.to_json().decode()), (unsigned, None)):
+            for message, sender in ((signed, alice.public.to_json()), (unsigned, None)):
                 for form in ("binary", "json"):
-                    wire = message.to_bytes().hex() if form == "binary" else message.to_json().decode()
+                    wire = message.to_bytes().hex() if form == "binary" else str(message.to_json())
                     inputs = {**_key_inputs(key, suite), form: wire, **({"sender": sender} if sender else {})}
                     got = page.output("browser_open", inputs)
                     assert got["content"] == content.hex()
@@ -124,7 +124,7 @@ def test_chromium_opens_what_python_sealed(page: Page, suite: str) -> None:
     data = bytearray(seal(key, b"x", message_id="m", sender=alice).to_bytes())
     data[-80] ^= 1
     assert page.call("browser_open", {**_key_inputs(key, suite), "binary": data.hex(),
-                                      "sender": alice.public.to_json().decode()})["error"] == "E_AUTH"
+                                      "sender": alice.public.to_json()})["error"] == "E_AUTH"
 
 
 @pytest.mark.parametrize("suite", sorted(SUITES))
@@ -159,7 +159,7 @@ def test_chromium_accepts_a_python_bundle(page: Page) -> None:
     _, rotation = Room.create(ring, "room-b", [public])
     hello = ring.seal("room-b", b"welcome, browser", message_id="a-1")
     got = page.output("browser_keyring", {
-        "directory": [alice.public.to_json().decode()], "anchors": [{"room_id": "room-b", "id": "alice"}],
+        "directory": [alice.public.to_json()], "anchors": [{"room_id": "room-b", "id": "alice"}],
         "steps": [{"accept": rotation.bundle.to_bytes().hex()}, {"open": {"binary": hello.to_bytes().hex()}},
                   {"seal": {"room_id": "room-b", "content": b"thanks, alice".hex(), "message_id": "b-1"}}]})
     accepted, opened, sealed = got["results"]

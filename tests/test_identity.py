@@ -31,7 +31,7 @@ def test_jwk_round_trip(participant_id: str, post_quantum: bool, x: bytes, e: by
     assert (again.participant_id, again.x25519, again.ed25519, again.xwing, again.fingerprint) == (
         public.participant_id, public.x25519, public.ed25519, public.xwing, public.fingerprint)
     assert again.to_json() == public.to_json()
-    private = Identity.from_private_dict(identity.to_private_dict())
+    private = Identity.from_private_dict(identity.to_plaintext_private_dict())
     assert private.public == public
     assert private.sign(b"m") == identity.sign(b"m")
 
@@ -215,7 +215,7 @@ def test_strict_identity_fields() -> None:
 
 
 def test_strict_identity_json_text() -> None:
-    text = ALICE.public.to_json().decode()
+    text = ALICE.public.to_json()
     _fail(text[:-1] + ',"id":"bob"}', "id")
     _fail("[]", "identity")
     _fail("{" + " " * 9000 + "}", "identity")
@@ -223,7 +223,7 @@ def test_strict_identity_json_text() -> None:
 
 
 def test_strict_private_dict() -> None:
-    obj = ALICE_PQ.to_private_dict()
+    obj = ALICE_PQ.to_plaintext_private_dict()
     for field, value in (("x25519", "AA"), ("ed25519", b64encode(bytes(31))), ("xwing", 5), ("v", 9)):
         with pytest.raises(FormatError) as info:
             Identity.from_private_dict(dict(obj, **{field: value}))

@@ -46,14 +46,14 @@ def test_json_form_is_as_specified() -> None:
     assert (obj["v"], obj["s"], obj["r"], obj["e"], obj["u"], obj["t"], obj["m"], obj["p"]) == (
         1, "A256GCM", "room-1", 1, "alice", "text/plain", "msg-1", 1)
     assert obj["k"] == b64encode(fixed_key().key_id)
-    assert sealed.to_json() == json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    assert sealed.to_json() == json.dumps(obj, separators=(",", ":"), sort_keys=True)
     assert "g" not in json.loads(_sealed(signed=False).to_json())
     assert json.loads(_sealed(suite=Suite.XCHACHA20_POLY1305).to_json())["s"] == "XC20P"
 
 
 def test_parse_accepts_both_forms_and_objects() -> None:
     sealed = _sealed()
-    for form in (sealed, sealed.to_bytes(), sealed.to_json(), sealed.to_json().decode(), bytearray(sealed.to_bytes())):
+    for form in (sealed, sealed.to_bytes(), sealed.to_json(), sealed.to_json(), bytearray(sealed.to_bytes())):
         assert SealedMessage.parse(form).to_bytes() == sealed.to_bytes()  # type: ignore[arg-type]
 
 
@@ -230,7 +230,7 @@ def test_json_unknown_field(field: str) -> None:
 
 @pytest.mark.parametrize("field", ["v", "m", "c", "g"])
 def test_json_duplicate_field(field: str) -> None:
-    text = _sealed().to_json().decode()
+    text = _sealed().to_json()
     obj = _sealed().to_dict()
     duplicated = text[:-1] + "," + json.dumps(field) + ":" + json.dumps(obj[field]) + "}"
     _fail_json(duplicated, field)
@@ -245,14 +245,14 @@ def test_json_not_an_object(text: str) -> None:
 
 def test_json_nan_and_infinity_are_refused() -> None:
     for constant in ("NaN", "Infinity", "-Infinity"):
-        text = _sealed().to_json().decode().replace('"e":1', f'"e":{constant}')
+        text = _sealed().to_json().replace('"e":1', f'"e":{constant}')
         with pytest.raises(FormatError):
             SealedMessage.from_json(text)
 
 
 def test_json_oversized_input() -> None:
     padding = " " * (MAX_MESSAGE_JSON + 1)
-    _fail_json(padding + _sealed().to_json().decode(), "message")
+    _fail_json(padding + _sealed().to_json(), "message")
     _fail_json(_obj(c=b64encode(bytes(PADDED_LIMIT + 17))), "c")
 
 
@@ -330,7 +330,7 @@ JSON_EDITS = [*'"\\{}[],:0123456789-_AZaz/+= .\x00é', "\\u0041", '\\"', "1e3", 
 def test_json_outcome_does_not_depend_on_insignificant_whitespace(signed: bool, edits: list[tuple[int, str]]) -> None:
     """Leading whitespace changes no JSON value, so an edited message must parse (or fail, naming
     the same field) identically with and without it, whatever fast path the parser has."""
-    text = _sealed(signed=signed).to_json().decode()
+    text = _sealed(signed=signed).to_json()
     for position, replacement in edits:
         position %= len(text)
         text = text[:position] + replacement + text[position + 1:]

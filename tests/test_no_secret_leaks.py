@@ -141,7 +141,7 @@ def test_messages_and_their_failures(evidence: Evidence) -> None:
     evidence.error(open_signed, other, message, sender=alice.public)
     evidence.error(open_unsigned, key, message)
     evidence.error(SealedMessage.from_bytes, message.to_bytes()[:-100])
-    evidence.error(SealedMessage.from_json, message.to_json().replace(b'"c":"', b'"c":"!'))
+    evidence.error(SealedMessage.from_json, message.to_json().replace('"c":"', '"c":"!'))
     evidence.error(seal, key, bytes(70_000), message_id="m-2", sender=alice)
     evidence.error(seal, key, b"x", message_id="bad id", sender=alice)
     evidence.error(RoomKey, SENTINEL_KEY + b"!", room_id=ROOM_ID, epoch=1)
@@ -197,7 +197,7 @@ def test_key_rings_bundles_and_their_failures(evidence: Evidence) -> None:
     broken["rooms"][ROOM_ID][0]["secret"] = list(SENTINEL_KEY)
     evidence.error(keyring_from_plaintext, broken, bob)
     evidence.error(keyring_from_plaintext, state, carol)
-    private = alice.to_private_dict()
+    private = alice.to_plaintext_private_dict()
     evidence.error(Identity.from_private_dict, dict(private, x25519=private["x25519"] + "A"))
     evidence.error(Identity.from_private_dict, dict(private, ed25519=private["x25519"], extra=private["ed25519"]))
     evidence.reprs(*rings.values(), room, first, second, second.bundle, second.announcement(),

@@ -196,8 +196,8 @@ def test_identity_round_trips_and_canonical(name: str, tag: int, post_quantum: b
     again = PublicIdentity.from_json(canonical)
     assert again == public and again.to_json() == canonical
     assert PublicIdentity.from_json(json.dumps(json.loads(canonical), indent=3)).to_json() == canonical
-    private = Identity.from_private_dict(loads_object(dumps(identity.to_private_dict()), "identity"))
-    assert private.public == public and private.to_private_dict() == identity.to_private_dict()
+    private = Identity.from_private_dict(loads_object(dumps(identity.to_plaintext_private_dict()), "identity"))
+    assert private.public == public and private.to_plaintext_private_dict() == identity.to_plaintext_private_dict()
 
 
 # -- bundles, slices, history bundles, wrapped keys ------------------------------------------------

@@ -41,9 +41,9 @@ def _wire(sealed: SealedMessage, form: str) -> SealedMessage | bytes | str:
     if form == "binary":
         return sealed.to_bytes()
     if form == "json-bytes":
-        return sealed.to_json()
+        return sealed.to_json().encode()
     if form == "json-str":
-        return sealed.to_json().decode()
+        return sealed.to_json()
     return sealed
 
 

@@ -24,7 +24,7 @@ def identity(name: str, *, post_quantum: bool = False) -> Identity:
 
 
 def private_obj(who: Identity) -> dict[str, Any]:
-    obj = who.to_private_dict()
+    obj = who.to_plaintext_private_dict()
     return {name: obj[name] if name == "id" else b64decode(obj[name], name).hex() for name in obj if name != "v"}
 
 

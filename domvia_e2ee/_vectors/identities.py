@@ -63,11 +63,11 @@ def _mixed_order() -> str:
 
 def cases() -> list[Case]:
     out = [valid("identity-alice", "identity_import", "a classic identity",
-                 {"json": ALICE.public.to_json().decode()}),
+                 {"json": ALICE.public.to_json()}),
            valid("identity-pq", "identity_import", "an identity with an X-Wing key",
-                 {"json": identity("erin", post_quantum=True).public.to_json().decode()}),
+                 {"json": identity("erin", post_quantum=True).public.to_json()}),
            valid("identity-device-id", "identity_import", "a device-scoped participant id",
-                 {"json": identity("user-1/device-a").public.to_json().decode()})]
+                 {"json": identity("user-1/device-a").public.to_json()})]
     for name, key in SMALL_ORDER_X25519.items():
         out.append(invalid(f"identity-x25519-small-order-{name}", "identity_import", f"X25519 key of small order ({name})",
                            {"json": with_key("enc", key)}, "E_BAD_KEY", "MR-X25519-LOW-ORDER"))

@@ -12,7 +12,7 @@ ALL = tuple(n for n in NAMES)
 
 
 def _json(data: str) -> dict[str, Any]:
-    return {"open": {"json": SealedMessage.from_bytes(bytes.fromhex(data)).to_json().decode()}, "check_replay": True}
+    return {"open": {"json": SealedMessage.from_bytes(bytes.fromhex(data)).to_json()}, "check_replay": True}
 
 
 def _moved_room(data: str) -> str:

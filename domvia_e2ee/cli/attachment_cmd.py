@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import mimetypes
 import os
 import secrets
@@ -20,8 +21,11 @@ from ..encoding import check_content_type
 from ..errors import AuthenticationError, DomviaError
 from ..hazmat.suites import DEFAULT_SUITE, Suite
 from ..labels import CONTENT_TYPE_ATTACHMENT
+from ..storage import atomic
 from ..storage import PRIVATE_MODE, PUBLIC_MODE, FileError, Staged, fsync_directory, read_file
-from .io import STDIO, ProgressBar, UsageError, add_input_output, check_binary_destination, emit_ok, note, wants_json
+from .io import (
+    STDIO, ProgressBar, UsageError, add_input_output, check_binary_destination, emit_ok, note, plural, wants_json,
+)
 
 SEAL_EPILOG: Final = f"""\
 Encrypts FILE (or stdin) in {DEFAULT_CHUNK_SIZE}-byte chunks under a fresh random file key and writes
@@ -80,8 +84,14 @@ def seal_command(args: argparse.Namespace) -> int:
         with _progress("sealing", _known_size(source)) as progress:
             reference = seal_file(source, sink.stream, content_type=content_type, suite=Suite.from_label(args.suite),
                                   chunk_size=chunk_size, progress=progress)
-        Staged(args.reference, reference.to_json() + b"\n", mode=PRIVATE_MODE, exclusive=True).commit()
-        _commit_or_undo(sink, args.reference)
+        staged = Staged(args.reference, reference.to_json() + b"\n", mode=PRIVATE_MODE, exclusive=True)
+        try:
+            with atomic.signals_deferred():  # Ctrl-C waits: both files appear, or neither
+                staged.commit()
+                _commit_or_undo(sink, args.reference)
+        except BaseException:
+            staged.discard()
+            raise
     _report_sealed(args, reference)
     return 0
 
@@ -114,8 +124,8 @@ def _report_sealed(args: argparse.Namespace, reference: AttachmentReference) -> 
     if wants_json(args):
         emit_ok({"output": _name(args.output), "reference": args.reference, **facts})
         return
-    note(f"sealed {reference.size} bytes ({reference.content_type}) into {_name(args.output)}, "
-         f"{reference.encrypted_size} bytes, sha256 {reference.sha256.hex()}")
+    note(f"sealed {plural(reference.size, 'byte')} ({reference.content_type}) into {_name(args.output)}, "
+         f"{plural(reference.encrypted_size, 'byte')}, sha256 {reference.sha256.hex()}")
     note(f"reference (secret, holds the file key) in {args.reference}: send it with "
          f"`domvia-e2ee seal --content-type {CONTENT_TYPE_ATTACHMENT} -i {args.reference}`")
 
@@ -138,7 +148,8 @@ def open_command(args: argparse.Namespace) -> int:
         emit_ok({"output": _name(args.output), "size": reference.size, "content_type": reference.content_type,
                  "sha256": reference.sha256.hex()})
     else:
-        note(f"opened {reference.size} bytes ({reference.content_type}) into {_name(args.output)}: verified")
+        note(f"opened {plural(reference.size, 'byte')} ({reference.content_type}) into {_name(args.output)}: "
+             "verified")
     return 0
 
 
@@ -189,11 +200,15 @@ class _Output:
         if self.path is None:
             self.stream: IO[bytes] = sys.stdout.buffer
             return
+        atomic.sweep_stale(self.path)  # temps a killed run left (spec/files.md)
         self.temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             self.stream = os.fdopen(os.open(self.temp, flags, mode), "wb")
+            with contextlib.suppress(OSError):  # best effort, as in storage.atomic
+                fcntl.flock(self.stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # alive: not a stale temp
         except OSError as error:
+            self.discard()
             raise FileError(path, error.strerror or str(error), code="E_IO") from None
 
     def commit(self) -> None:
@@ -201,15 +216,19 @@ class _Output:
         if self.path is None or self.temp is None:
             return
         os.fsync(self.stream.fileno())
+        with atomic.signals_deferred():  # renamed and recorded, or neither
+            os.replace(self.temp, self.path)
+            self.temp = None
+            atomic.record_commit(self.path)
         self.stream.close()
-        os.replace(self.temp, self.path)
-        self.temp = None
         fsync_directory(self.path.parent)
 
     def discard(self) -> None:
         if self.temp is not None:
-            self.stream.close()
-            self.temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError, AttributeError):
+                self.stream.close()
             self.temp = None
 
 

@@ -54,13 +54,13 @@ def identity_new(args: argparse.Namespace) -> int:
     identity = Identity.generate(participant_id, post_quantum=args.post_quantum)
     cost = COST_LEVELS[args.kdf_cost or DEFAULT_COST]
     data = storage.dump_identity(identity, passphrase=passphrase, cost=cost)
-    _write_new_files(args, data, identity.public.to_json() + b"\n")
+    _write_new_files(args, data, (identity.public.to_json() + "\n").encode())
     encrypted = f"encrypted, Argon2id {args.kdf_cost or DEFAULT_COST}" if args.encrypt else "not encrypted"
     if wants_json(args):
         emit_ok({**_describe(identity.public), "file": args.output, "public_file": args.public_out,
                  "encrypted": args.encrypt, "kdf": cost.to_dict() if args.encrypt else None})
     else:
-        sys.stdout.write(identity.public.to_json().decode() + "\n")
+        sys.stdout.write(identity.public.to_json() + "\n")
         note(f"created {args.output} (mode 0600, {encrypted}); safety number {identity.public.safety_number}")
     return 0
 
@@ -110,7 +110,7 @@ def identity_show(args: argparse.Namespace) -> int:
     for name, value in rows:
         print(f"{name + ':':<15}{value}")
     print("public identity:")
-    print(public.to_json().decode())
+    print(public.to_json())
     return 0
 
 

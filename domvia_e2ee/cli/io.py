@@ -11,13 +11,17 @@ Input and output
     read_input(args.input, limit=N)    bytes of FILE or stdin; more than N bytes is an error naming the input.
     stage_output(args.output, data)    a storage.Staged temp file for -o, or None for stdout. Commit it only
                                        once the operation has succeeded: a failure leaves no output file.
-    write_stdout(data, binary=...)     raw bytes to stdout; refuses binary output to a terminal.
+    write_stdout(data, binary=...)     raw bytes to stdout (byte-exact to a pipe or file); refuses binary output to
+                                       a terminal, and shows text there with its controls made visible.
     check_binary_destination(path, binary)  call first: binary output to a terminal is a usage error.
 
 Reporting
     wants_json(args) / emit_ok(obj)    --json is on every command: print exactly one object, {"ok": true, ...}
                                        (emit_json(obj) prints an object as is).
-    note(text)                         `domvia-e2ee: <text>` on stderr, for humans (stdout stays clean).
+    plural(n, "message")               "1 message", "2 messages": every count printed for people.
+    note(text)                         `domvia-e2ee: <text>` on stderr, for humans (stdout stays clean), with
+                                       controls made visible (cli/terminal.py: every untrusted string on a
+                                       terminal goes through terminal.visible; main() guards sys.stdout/stderr).
     ProgressBar(label)                 progress=callable(done_increment, total) for Room methods; draws on
                                        stderr only when it is a terminal; thread-safe; use it in a with block.
 
@@ -42,6 +46,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from ..storage import PUBLIC_MODE, FileError, Passphrase, Staged, read_file
+from .terminal import raw, show, visible, visible_bytes
 
 PROG: Final = "domvia-e2ee"
 MAX_PASSPHRASE: Final = 4096
@@ -64,12 +69,19 @@ def wants_json(args: argparse.Namespace) -> bool:
 
 
 def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n")
+    # ensure_ascii: non-ASCII text, bidirectional overrides included, is escaped (\\u202e), never raw.
+    sys.stdout.write(json.dumps(obj, sort_keys=True, ensure_ascii=True) + "\n")
     sys.stdout.flush()
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """'1 message', '2 messages' (words: the plural when it is not word + 's')."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
 def note(text: str) -> None:
-    print(f"{PROG}: {text}", file=sys.stderr)
+    """One line on stderr. It may hold ids and file names, so controls are always made visible (terminal.py)."""
+    print(f"{PROG}: {visible(text)}", file=sys.stderr)
 
 
 class ProgressBar:
@@ -95,8 +107,9 @@ class ProgressBar:
                 return
             self._drawn_at = now
             percent = 100 * self._done // max(total, 1)
-            sys.stderr.write(f"\r{PROG}: {self.label} {self._done}/{total} ({percent}%)")
-            sys.stderr.flush()
+            stderr = raw(sys.stderr)  # the carriage return is the tool's own, not untrusted text
+            stderr.write(f"\r{PROG}: {visible(self.label)} {self._done}/{total} ({percent}%)")
+            stderr.flush()
             self._drawn = True
 
     def __enter__(self) -> ProgressBar:
@@ -138,7 +151,11 @@ def write_stdout(data: bytes, *, binary: bool = False) -> None:
     if binary and sys.stdout.isatty():
         raise UsageError("refusing to write binary output to a terminal", hint="pass -o FILE, or redirect stdout")
     sys.stdout.flush()
-    sys.stdout.buffer.write(data)
+    if sys.stdout.isatty():  # untrusted bytes (plaintext) must not drive the terminal: terminal.py
+        show(raw(sys.stdout), visible_bytes(data))
+        sys.stdout.flush()
+        return
+    sys.stdout.buffer.write(data)  # a pipe or a file: byte-exact
     sys.stdout.buffer.flush()
 
 
@@ -202,7 +219,7 @@ class Passphrases:
         except OSError:
             raise UsageError(f"{path} needs a passphrase and there is no terminal to ask for it",
                              hint="pass --passphrase-fd N or --passphrase-env NAME") from None
-        return getpass.getpass(prompt).encode("utf-8")
+        return getpass.getpass(visible(prompt)).encode("utf-8")  # the prompt names a file: made visible
 
 
 def _read_fd(fd: int) -> bytes:

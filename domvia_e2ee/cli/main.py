@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import os
 import sys
 import traceback
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..errors import DomviaError
+from . import fields, interrupts, terminal
 from .io import PROG, UsageError, emit_json, wants_json
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -37,6 +39,8 @@ exit status:
   0  success
   1  failure: a bad, tampered or unreadable input or file, a refused operation, an I/O error
   2  usage error: unknown option, missing argument, impossible combination
+  130, 143  interrupted by Ctrl-C (SIGINT) or SIGTERM: the message says whether anything was
+     written ("interrupted: nothing was changed"); no temp file is left behind
 
 conventions:
   Private identity and key ring files are created with mode 0600 and never overwritten; they are
@@ -44,7 +48,22 @@ conventions:
   rename), so a failure leaves the previous files intact and no partial output behind.
   Passphrases come from --passphrase-fd N, --passphrase-env NAME or a terminal prompt, never argv.
   Every command takes --json (one JSON object on stdout) and --debug (tracebacks on errors).
+
+terminal output:
+  Text that others choose (message plaintext, ids, content types, file names) is shown on a
+  terminal with its control characters made visible: ESC as the four characters \\x1b, other C0
+  and C1 controls and DEL as \\xNN, bidirectional overrides as \\u202e, and bytes that are not
+  UTF-8 as \\xff. Messages on stderr always are. Output to a pipe or a file (-o) is byte-exact, and
+  --json escapes every non-ASCII character.
 """
+
+
+class ArgumentsError(Exception):
+    """What argparse found wrong with the command line; main() reports it (exit status 2)."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.hint = f"run '{prog} --help' for usage"
 
 
 class Parser(argparse.ArgumentParser):
@@ -55,13 +74,23 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{PROG}: error: {message}\n{PROG}: hint: run '{self.prog} --help' for usage\n")
-        sys.exit(EXIT_USAGE)
+        raise ArgumentsError(message, self.prog)
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("domvia-e2ee")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        from .. import __version__
+
+        return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}",
+                        help="print the version and exit")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, for scripts")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
@@ -92,20 +121,56 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    since = interrupts.mark()
+    words = list(sys.argv[1:] if argv is None else argv)
+    # --json is honoured for a usage error too, as long as it was given (before any "--").
+    asked_json = argparse.Namespace(json="--json" in (words[: words.index("--")] if "--" in words else words))
+    with terminal.guarded():  # nothing any command prints can drive the terminal
+        try:
+            parser = build_parser()
+            _check_unknown(parser, words)
+            args = parser.parse_args(words)
+        except SystemExit as done:  # --help, --version
+            return done.code if isinstance(done.code, int) else EXIT_USAGE
+        except ArgumentsError as error:
+            return _fail(asked_json, "E_USAGE", str(error), error.hint, EXIT_USAGE)
+        except KeyboardInterrupt as interrupt:
+            return _fail(asked_json, "E_INTERRUPTED", interrupts.message(since), None, interrupts.status(interrupt))
+        return run(args, since)
+
+
+def _check_unknown(parser: argparse.ArgumentParser, words: list[str]) -> None:
+    """Reports an unknown option before a missing one: a typo (--identiy) is the cause of both."""
+    relaxed = [a for leaf in _all_parsers(parser) for a in leaf._actions if a.option_strings and a.required]
+    for action in relaxed:
+        action.required = False
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as done:
-        return done.code if isinstance(done.code, int) else EXIT_USAGE
-    return run(args)
+        args, unknown = parser.parse_known_args(words)
+    except ArgumentsError:
+        return  # some other mistake: the real parse reports it
+    finally:
+        for action in relaxed:
+            action.required = True
+    if unknown:
+        command = [getattr(args, "command", None)]
+        command.append(getattr(args, f"{command[0]}_command", None))
+        raise ArgumentsError(f"unrecognized arguments: {' '.join(unknown)}",
+                           " ".join([PROG, *filter(None, command)]))
 
 
-def run(args: argparse.Namespace) -> int:
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return [parser, *(p for g in groups for child in g.choices.values() for p in _all_parsers(child))]
+
+
+def run(args: argparse.Namespace, since: int = 0) -> int:
     try:
         return int(args.handler(args))
     except UsageError as error:
         return _fail(args, "E_USAGE", str(error), error.hint, EXIT_USAGE)
-    except DomviaError as error:
-        return _fail(args, error.code, str(error), getattr(error, "hint", None), EXIT_FAILURE)
+    except DomviaError as error:  # fields named in words: "room id (r)", not "r"
+        return _fail(args, error.code, fields.in_words(str(error), error), getattr(error, "hint", None),
+                     EXIT_FAILURE)
     except BrokenPipeError:
         # The reader went away (`| head`): nothing to report to it; stop writing, like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -113,8 +178,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         return _fail(args, "E_IO", f"{where}{error.strerror or error}", None, EXIT_FAILURE)
-    except KeyboardInterrupt:
-        return _fail(args, "E_INTERRUPTED", "interrupted; files are unchanged or fully updated", None, EXIT_FAILURE)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (interrupts.Terminated): 130 or 143
+        return _fail(args, "E_INTERRUPTED", interrupts.message(since), None, interrupts.status(interrupt))
     except Exception as error:  # the CLI never shows a traceback unless asked
         if getattr(args, "debug", False):
             raise
@@ -126,9 +191,10 @@ def run(args: argparse.Namespace) -> int:
 def _fail(args: argparse.Namespace, code: str, message: str, hint: str | None, status: int) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # Library messages hold ids and file names that others chose: shown with controls made visible.
+    print(f"{PROG}: error: {terminal.visible(message)}", file=sys.stderr)
     if hint:
-        print(f"{PROG}: hint: {hint}", file=sys.stderr)
+        print(f"{PROG}: hint: {terminal.visible(hint)}", file=sys.stderr)
     if wants_json(args):
         emit_json({"ok": False, "error": {"code": code, "message": message, "hint": hint}})
     return status

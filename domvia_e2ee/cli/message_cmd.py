@@ -32,10 +32,12 @@ OPEN_EPILOG: Final = """\
 Reads either form (JSON or binary). The sender must be known to your key ring (from room
 commands, `keyring accept --known`, or --known here) and a member of the message's epoch. A
 message opened twice is refused as a replay unless --no-replay-check. Nothing is written
-when the message does not authenticate.
+when the message does not authenticate. On a terminal, control characters in the plaintext
+(escape sequences, bidirectional overrides, bytes that are not UTF-8) are shown as escapes such
+as \\x1b, so a message cannot drive the terminal; -o FILE or a pipe gets the exact bytes.
 
 example:
-  domvia-e2ee open -I carol.id -i msg.json
+  domvia-e2ee open -I carol.id msg.json
 """
 
 
@@ -55,6 +57,7 @@ def register(commands: Any) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_identity_options(open_)
     add_input_output(open_, what_in="the sealed message", what_out="the plaintext (mode 0600)")
+    open_.add_argument("file", metavar="FILE", nargs="?", help="the sealed message (the same as -i FILE)")
     open_.add_argument("--known", metavar="PUBLIC", action="append", default=[],
                        help="add a sender's public identity file to the key ring first (repeatable)")
     open_.add_argument("--allow-unsigned", action="store_true", help="accept bot-mode (unsigned) messages")
@@ -83,7 +86,7 @@ def seal_command(args: argparse.Namespace) -> int:
         with concerning(session.path, "cannot seal: "):
             sealed = seal(args.room_id, plaintext, message_id=message_id, content_type=args.content_type,
                           pad=not args.no_padding)
-        wire = sealed.to_bytes() if binary else sealed.to_json() + b"\n"
+        wire = sealed.to_bytes() if binary else (sealed.to_json() + "\n").encode()
         output = stage_output(args.output, wire)
         session.commit([output] if output else [])
     if wants_json(args):
@@ -101,6 +104,10 @@ def _metadata(message: SealedMessage | OpenedMessage) -> dict[str, Any]:
 
 
 def open_command(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        if args.input != STDIO:
+            raise UsageError("give the sealed message as FILE or as -i FILE, not both")
+        args.input = args.file
     name = _input_name(args.input)
     data = read_input(args.input, limit=MAX_MESSAGE_JSON, what="sealed message")
     if data.lstrip()[:1] == b"{":

@@ -47,12 +47,12 @@ def dump_identity(identity: Identity, *, passphrase: bytes | None = None, cost: 
     """The identity file's bytes; encrypted (with a fresh key ring key inside) when given a passphrase."""
     out: dict[str, Any] = {"file": IDENTITY_FILE, "v": FILE_VERSION}
     if passphrase is None:
-        out["identity"] = identity.to_private_dict()
+        out["identity"] = identity.to_plaintext_private_dict()
         return dumps(out) + b"\n"
     if not passphrase:
         raise PolicyError("an empty passphrase protects nothing")
     salt = os.urandom(SALT_SIZE)
-    inner = dumps({"identity": identity.to_private_dict(), "keyring_key": b64encode(os.urandom(KEY_SIZE))})
+    inner = dumps({"identity": identity.to_plaintext_private_dict(), "keyring_key": b64encode(os.urandom(KEY_SIZE))})
     cost = (cost or COST_LEVELS[DEFAULT_COST]).check()
     out["kdf"] = cost.to_dict()
     out["salt"] = b64encode(salt)

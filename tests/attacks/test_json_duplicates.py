@@ -28,7 +28,7 @@ from .scenario import ROOM, error_code, identity, scenario, state
 
 def _message_json() -> bytes:
     s = scenario()
-    return s.rings["alice"].seal(ROOM, b"the real one", message_id="m-1").to_json()
+    return s.rings["alice"].seal(ROOM, b"the real one", message_id="m-1").to_json().encode()
 
 
 def _with_member(document: bytes, raw_member: bytes) -> bytes:
@@ -58,7 +58,7 @@ def test_every_message_member_duplicated_in_escaped_form_is_refused(field: str) 
 
 
 def test_duplicates_inside_identity_jwks_and_state_files_are_refused() -> None:
-    public = identity("alice").public.to_json()
+    public = identity("alice").public.to_json().encode()
     _refused_as_duplicate(public.replace(b'"kty":"OKP"', b'"kty":"OKP","kty":"OKP"'), PublicIdentity.from_json)
     _refused_as_duplicate(public.replace(b'"crv":"X25519"', b'"crv":"X25519","\\u0063rv":"X25519"'),
                           PublicIdentity.from_json)
@@ -111,11 +111,11 @@ def test_allowed_spellings_are_one_authenticated_message() -> None:
     spellings = [
         json.dumps(obj, indent=1).encode(),
         json.dumps(dict(sorted(obj.items(), reverse=True))).encode(),
-        canonical.replace(b'"u":"alice"', b'"u":"\\u0061lice"'),
-        canonical.replace(b'"t":"text/plain"', b'"t":"text\\/plain"'),
+        canonical.replace('"u":"alice"', '"u":"\\u0061lice"').encode(),
+        canonical.replace('"t":"text/plain"', '"t":"text\\/plain"').encode(),
     ]
     for spelling in spellings:
-        assert spelling != canonical
+        assert spelling != canonical.encode()
         parsed = SealedMessage.from_json(spelling)
         assert parsed.to_bytes() == message.to_bytes() and parsed.to_json() == canonical
     ring: KeyRing = s.rings["bob"]

@@ -125,7 +125,7 @@ def test_hostile_json_is_a_format_error(document: bytes) -> None:
 
 
 def test_identity_documents_are_small() -> None:
-    public = identity("alice").public.to_json()
+    public = identity("alice").public.to_json().encode()
     padded = public[:-1] + b"," + b'"x":"' + b"A" * 9000 + b'"}'
     assert _refused_cheaply(PublicIdentity.from_json, padded) == "E_FORMAT"
 

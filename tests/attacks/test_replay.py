@@ -56,7 +56,7 @@ def test_a_json_re_encoding_is_the_same_message() -> None:
     s.rings["bob"].open(message)
     obj = json.loads(message.to_json())
     spaced = json.dumps(dict(reversed(list(obj.items()))), indent=2).encode()
-    escaped = message.to_json().replace(b'"m":"m-1"', b'"m":"\\u006d-1"')
+    escaped = message.to_json().replace('"m":"m-1"', '"m":"\\u006d-1"')
     assert escaped != message.to_json()
     for form in (spaced, escaped):
         assert SealedMessage.from_json(form).to_bytes() == message.to_bytes()

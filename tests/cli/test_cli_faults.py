@@ -268,7 +268,7 @@ def many_members(directory: Path, count: int) -> list[str]:
     names = []
     for index in range(count):
         name = f"m{index:04d}.pub"
-        (directory / name).write_bytes(Identity.generate(f"m{index:04d}").public.to_json())
+        (directory / name).write_text(Identity.generate(f"m{index:04d}").public.to_json())
         names.append(name)
     return names
 

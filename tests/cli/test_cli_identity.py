@@ -147,10 +147,10 @@ def test_corrupt_truncated_and_wrong_version_identity_files(cli: Cli) -> None:
         good[: len(good) // 2]: "bob.id: not valid JSON: truncated or corrupt",
         b"": "bob.id: is empty",
         good.replace(b'"v":1', b'"v":2'): "bob.id: unsupported file version 2; this domvia-e2ee reads version 1",
-        good.replace(b'"x25519":"', b'"x25519":"AAAA'): "bob.id: not a valid domvia-e2ee identity file: x25519: "
-                                                      "must be 32 bytes, got 35",
+        good.replace(b'"x25519":"', b'"x25519":"AAAA'): "bob.id: not a valid domvia-e2ee identity file: "
+                                                      "X25519 private key (x25519): must be 32 bytes, got 35",
         b'{"file":"domvia-e2ee keyring","v":1}': "bob.id: not a domvia-e2ee identity file",
-        b'{"id":"bob"}': "bob.id: not a valid public identity: v: missing field",
+        b'{"id":"bob"}': "bob.id: not a valid public identity: format version (v): missing field",
     }
     for data, message in cases.items():
         cli.path("bob.id").write_bytes(data)

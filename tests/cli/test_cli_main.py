@@ -79,7 +79,7 @@ def test_progress_is_drawn_on_a_terminal_only(cli: Cli) -> None:
     members = []
     for index in range(70):
         name = f"m{index}.pub"
-        cli.path(name).write_bytes(Identity.generate(f"m{index}").public.to_json())
+        cli.path(name).write_text(Identity.generate(f"m{index}").public.to_json())
         members += ["--member", name]
     primary, secondary = pty.openpty()
     process = subprocess.run(cli.command("room", "create", "-I", "alice.id", *STATE, "--room", "r", *members),
