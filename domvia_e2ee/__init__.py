@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .group.keyring import Accepted, KeyRing
     from .group.keyring_state import keyring_from_plaintext, keyring_to_plaintext
     from .group.members import MemberProofFile
+    from .files import load_keyring, save_keyring
     from .group.room import Room, Rotation
     from .hazmat.suites import Suite
     from .identity import Identity, PublicIdentity
@@ -52,7 +53,7 @@ _HOMES: dict[str, str] = {
     "Suite": "hazmat.suites", "Identity": "identity", "PublicIdentity": "identity", "RoomKey": "keys",
     "SealedMessage": "message",
     **dict.fromkeys(("OpenedMessage", "open", "open_unsigned", "seal", "seal_unsigned"), "sealing"),
-    "WrapKem": "wrap",
+    "WrapKem": "wrap", "load_keyring": "files", "save_keyring": "files",
 }
 
 __all__ = [
@@ -61,7 +62,7 @@ __all__ = [
     "KeyRing", "MemberProofFile", "NotMemberError", "NotRecipientError", "OpenedMessage", "PolicyError",
     "PublicIdentity", "ReplayError", "Room", "RoomKey", "RoomPolicy", "Rotation", "SealedMessage", "Slice",
     "StaleEpochError", "Suite", "UnauthorizedError", "UnknownKeyError", "UnknownSenderError", "UsageError", "WrapKem",
-    "keyring_from_plaintext", "keyring_to_plaintext", "open", "open_unsigned", "seal", "seal_unsigned",
+    "keyring_from_plaintext", "keyring_to_plaintext", "load_keyring", "open", "open_unsigned", "save_keyring", "seal", "seal_unsigned",
 ]
 
 
