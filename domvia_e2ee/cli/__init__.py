@@ -54,6 +54,16 @@ def _guarded(argv: Sequence[str] | None) -> int:
         return run_command(argv)
     except KeyboardInterrupt as interrupt:  # before the command's own handler could report it
         return _report(interrupt, since)
+    except Exception as error:  # the tool itself failed to import: still no traceback
+        if interrupts.received is not None:  # an interruption that an extension module's init turned into this
+            sys.stderr.write(f"domvia-e2ee: error: {interrupts.message(since)}\n")
+            return 128 + interrupts.received
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            raise
+        first_line = (str(error).splitlines() or [""])[0]
+        sys.stderr.write(f"domvia-e2ee: error: cannot start: {type(error).__name__}: {first_line}\n"
+                         "domvia-e2ee: hint: reinstall domvia-e2ee, or rerun with --debug for details\n")
+        return 1
 
 
 def _report(interrupt: KeyboardInterrupt, since: int) -> int:

@@ -254,3 +254,33 @@ def test_a_file_system_without_flock_still_gets_atomic_writes(tmp_path: Path, mo
     atomic.StagedDirectory(tmp_path / "dir", {"a": b"1"}).commit()
     assert (tmp_path / "out.bin").read_bytes() == b"data" and (tmp_path / "dir" / "a").read_bytes() == b"1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "out.bin"]
+
+
+BROKEN_IMPORT = """
+import signal, sys
+from domvia_e2ee.cli import interrupts
+
+how = sys.argv.pop(1)
+
+class Broken:
+    def find_spec(self, name, path=None, target=None):
+        if name == "domvia_e2ee.cli.main":
+            if how == "interrupted":
+                interrupts.received = signal.SIGINT  # as if a Ctrl-C had landed in an extension's init
+            raise SystemError("initialization of _rust did not return an extension module")
+        return None
+
+sys.meta_path.insert(0, Broken())
+from domvia_e2ee.cli import main
+sys.exit(main())
+"""
+
+
+def test_a_failed_start_up_shows_no_traceback(cli: Cli) -> None:
+    for how, code, last in (("interrupted", 130, "domvia-e2ee: error: interrupted: nothing was changed"),
+                            ("broken", 1, "domvia-e2ee: hint: reinstall domvia-e2ee, or rerun with --debug for "
+                                          "details")):
+        done = subprocess.run([sys.executable, "-c", BROKEN_IMPORT, how, "--version"], cwd=cli.cwd, env=base_env(),
+                              capture_output=True, timeout=60, check=False)
+        err = done.stderr.decode()
+        assert done.returncode == code and "Traceback" not in err and err.splitlines()[-1] == last, err
