@@ -316,6 +316,7 @@ class JsonText(str):
     __slots__ = ()
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """Deprecated: the text itself (to_json() used to return bytes). Raises nothing; warns."""
         warnings.warn("to_json() returns str now; drop the .decode()", DeprecationWarning, stacklevel=2)
         return str(self)
 

@@ -131,7 +131,7 @@ class InvalidKeyError(DomviaError):
 
 class UsageError(DomviaError, TypeError):
     """The library was called wrongly: an argument of the wrong type (a str plaintext, a number for
-    an id). A TypeError too, so code that catches TypeError keeps working; raised before any work."""
+    an id). A TypeError too, so code that catches TypeError keeps working; raised before any work. Code: E_USAGE."""
 
     code = "E_USAGE"
 

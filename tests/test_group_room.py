@@ -43,3 +43,12 @@ def test_a_file_with_an_invalid_pinned_identity_is_a_format_error() -> None:
     data["directory"][1]["sig"]["x"] = "AQ" + "A" * 41  # a small-order Ed25519 key (the identity point)
     with pytest.raises(FormatError):
         keyring_from_plaintext(data, ring.owner)
+
+
+def test_opening_something_that_is_no_message_is_a_usage_error() -> None:
+    from domvia_e2ee import UsageError
+
+    _, _, ring = _room()
+    with pytest.raises(UsageError) as error:
+        ring.open(12345)  # type: ignore[arg-type]
+    assert error.value.code == "E_USAGE"

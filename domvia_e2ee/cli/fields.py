@@ -36,6 +36,16 @@ WORDS: Final[dict[str, str]] = {
     "proof": "membership proof", "proof.index": "membership proof index", "proof.path": "membership proof path",
     "proof.wrapped_digest": "membership proof digest", "path": "Merkle path", "index": "member index",
     "roster": "member list", "allow_unsigned": "unsigned mode", "rooms.epoch": "epoch record",
+    # group state v2: epoch headers, member entries and proofs (spec/bundle.md)
+    "previous": "previous epoch's hash", "max_messages": "rotation policy message limit",
+    "max_age_seconds": "rotation policy age limit", "admin_count": "admin count", "admins": "admin set",
+    "admin.id": "admin id", "admin.fingerprint": "admin fingerprint", "members": "member list",
+    "authority": "authority proof", "signature": "signature", "header": "epoch header",
+    "member.x25519": "member X25519 key", "member.ed25519": "member Ed25519 key", "member.xwing": "member X-Wing key",
+    "rotator.id": "rotator id", "rotator.x25519": "rotator X25519 key", "rotator.ed25519": "rotator Ed25519 key",
+    "rotator.xwing": "rotator X-Wing key", "rotator.wrapped_digest": "rotator wrapped-key digest",
+    "rotator.index": "rotator index", "rotator.path": "rotator Merkle path", "sharer.id": "sharer id",
+    "sharer.path": "sharer Merkle path", "entry.header": "history entry header", "anchors": "join anchors",
     # files at rest (spec/files.md)
     "file": "file type", "kdf": "key derivation", "kdf.name": "key derivation function",
     "kdf.memory_kib": "Argon2id memory", "kdf.iterations": "Argon2id iterations", "kdf.lanes": "Argon2id lanes",

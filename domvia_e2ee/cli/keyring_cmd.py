@@ -15,8 +15,7 @@ from ..group.keyring import KeyRing, parse_input
 from ..group.members import MemberProofFile
 from ..identity import PublicIdentity
 from ..storage import FileError
-from .io import UsageError
-from .io import emit_ok, note, wants_json
+from .io import UsageError, emit_ok, note, plural, wants_json
 from .session import Session, add_identity_options, concerning, keyring_session, read_public
 
 ACCEPT_EPILOG: Final = """\
@@ -149,7 +148,7 @@ def keyring_show(args: argparse.Namespace) -> int:
         for e in room["epochs"]:
             held = "key held" if e["key"] else "not a member"
             print(f"  epoch {e['epoch']}: key id {e['key_id'][:16]}…  {e['suite']}  from {e['source']}  "
-                  f"{e['members']} members  {held}  {e['messages']} messages  issued {e['issued']}")
+                  f"{plural(e['members'], 'member')}  {held}  {plural(e['messages'], 'message')}  issued {e['issued']}")
     others = [i["id"] for i in summary["identities"] if i["id"] != owner["id"]]
     print(f"known identities: {', '.join(others) or 'none'}")
     return 0

@@ -21,7 +21,7 @@ from ..identity import PublicIdentity
 from ..storage import FileError
 from ..wrap import WrapKem
 from . import room_admin_cmd
-from .io import ProgressBar, UsageError, emit_ok, wants_json
+from .io import ProgressBar, UsageError, emit_ok, plural, wants_json
 from .room_common import (
     add_outputs, age, change, commit, duration, leaf, members_line, report, report_outputs, stage_outputs, summary,
 )
@@ -160,7 +160,7 @@ def room_show(args: argparse.Namespace) -> int:
     rows = [("room", room.room_id), ("epoch", str(room.epoch)), ("members", members_line(room, 50)),
             ("admins", ", ".join(room.admins)),
             ("suite", f"{room.suite.label}, keys wrapped with {room.kem.name}"),
-            ("policy", f"rotate after {room.policy.max_messages} messages or {age(room.policy.max_age_seconds)}"),
+            ("policy", f"rotate after {plural(room.policy.max_messages, 'message')} or {age(room.policy.max_age_seconds)}"),
             ("messages", f"{info['messages']} in this epoch"), ("rotation due", f"yes ({due})" if due else "no"),
             ("state", f"{args.state}" + (f" (interrupted rotation {state.recovered})" if state.recovered else ""))]
     for name, value in rows:

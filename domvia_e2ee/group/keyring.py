@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import labels, sealing
 from ..errors import (
-    ForkError, FormatError, NotMemberError, PolicyError, UnknownKeyError,
+    ForkError, FormatError, NotMemberError, PolicyError, UnknownKeyError, UsageError,
 )
 from ..identity import Identity, PublicIdentity
 from ..message import DEFAULT_CONTENT_TYPE, SealedMessage
@@ -222,6 +222,8 @@ class KeyRing:
         E_AUTH, E_POLICY (PolicyError: unsigned without allow_unsigned), E_STALE or E_REPLAY, and changes
         nothing when it does (fork evidence aside).
         """
+        if not isinstance(message, SealedMessage | bytes | bytearray | memoryview | str):
+            raise UsageError(f"a message is a SealedMessage, bytes or str, not {type(message).__name__}")
         sealed = SealedMessage.parse(message)
         held = self._held(sealed.room_id)
         record, key = opening.keyed_record(held, sealed, self._validate, self._keep)
