@@ -150,7 +150,8 @@ def keyring_show(args: argparse.Namespace) -> int:
             print(f"  epoch {e['epoch']}: key id {e['key_id'][:16]}…  {e['suite']}  from {e['source']}  "
                   f"{plural(e['members'], 'member')}  {held}  {plural(e['messages'], 'message')}  issued {e['issued']}")
     others = [i["id"] for i in summary["identities"] if i["id"] != owner["id"]]
-    print(f"known identities: {', '.join(others) or 'none'}")
+    shown = ", ".join(others[:20]) + (f" and {len(others) - 20} more (--json lists all)" if len(others) > 20 else "")
+    print(f"pinned identities: {shown or 'none'}")
     return 0
 
 

@@ -65,7 +65,7 @@ def test_show_lists_rooms_epochs_and_never_keys(world: World) -> None:
     assert text[0] == "key ring: bob.keyring (not encrypted)"
     assert text[2:4] == ["room room-42", "  admins: alice (only admins rotate)"]
     assert text[4].startswith("  epoch 1: key id ") and "from bundle  3 members  key held  0 messages" in text[4]
-    assert text[5] == "known identities: alice, carol"
+    assert text[5] == "pinned identities: alice, carol"
     room = cli("keyring", "show", "-I", "bob.id", "--json").json()["rooms"][0]
     assert room["admins"] == [{"id": "alice", "fingerprint": room["admins"][0]["fingerprint"]}]
     assert (room["members_may_rotate"], room["forks"]) == (False, 0)
@@ -159,3 +159,19 @@ def test_changed_identity_of_a_known_member_is_refused(world: World) -> None:
 def test_encrypted_keyring_needs_the_passphrase(world: World) -> None:
     result = world.cli("keyring", "show", "-I", "alice.id", "--passphrase-env", "NOT_SET_HERE", expect=2)
     assert result.lines[0] == "domvia-e2ee: error: environment variable NOT_SET_HERE is not set"
+
+
+def test_keyring_show_does_not_print_thousands_of_ids_on_one_line(world: World) -> None:
+    from domvia_e2ee import Identity, storage
+
+    from .helpers import keyring_of
+
+    cli = world.cli
+    ring = keyring_of(cli, "bob")
+    for n in range(60):
+        ring.add_identity(Identity.generate(f"user-{n:02d}").public)
+    owner = storage.load_identity(cli.path("bob.id"))
+    storage.commit_keyring(cli.path("bob.keyring"), ring, owner)
+    line = next(x for x in cli("keyring", "show", "-I", "bob.id").out.splitlines() if x.startswith("pinned"))
+    assert line.endswith("and 42 more (--json lists all)") and len(line) < 300
+    assert len(cli("keyring", "show", "-I", "bob.id", "--json").json()["identities"]) == 63
