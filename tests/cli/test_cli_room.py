@@ -214,7 +214,7 @@ def test_corrupt_truncated_and_wrong_version_state_files_change_nothing(world: W
             "room.state: not a valid domvia-e2ee room-state file: bundle: is not the signed bundle of the state's epoch",
         # Members and admins are never read from this file: a file that names them is refused, not obeyed.
         json.dumps({**state, "room": {**state["room"], "members": ["alice"]}}).encode():
-            "room.state: not a valid domvia-e2ee room-state file: members: unknown field",
+            "room.state: not a valid domvia-e2ee room-state file: member list (members): unknown field",
     }
     for data, message in cases.items():
         cli.path("room.state").write_bytes(data)
