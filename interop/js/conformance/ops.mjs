@@ -23,7 +23,7 @@ import { keysOf } from '../src/memberproof.mjs';
 import { _buildHistory } from '../src/history.mjs';
 import { _sealWithNonce, openParsed, encodeHeader } from '../src/message.mjs';
 import { AttachmentSealer } from '../src/attachment.mjs';
-import { DomviaError, FormatError, NotRecipientError } from '../src/errors.mjs';
+import { DomviaError, FormatError } from '../src/errors.mjs';
 import { _sealWithNonce as ringSealWithNonce, _setSealed } from '../src/keyring.mjs';
 import { LABELS } from '../src/wrap.mjs';
 import { concat } from '../src/encoding.mjs';
@@ -212,7 +212,7 @@ const OPS = {
 
   member_proof(i) {
     const file = memberProofFile(hex(i.bundle, 'bundle'), i.id);
-    if (!file) throw new NotRecipientError('no such member in the bundle');
+    if (!file) throw new FormatError('id', 'is not a member of the bundle');
     return { proof: toHex(file) };
   },
 
