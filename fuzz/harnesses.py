@@ -36,7 +36,8 @@ from domvia_e2ee import (
     RoomPolicy, SealedMessage, Slice, Suite, WrapKem, keyring_from_plaintext, keyring_to_plaintext,
     open as open_signed, open_unsigned,
 )
-from domvia_e2ee.attachment import SealingStream, _Sealer, open_stream
+from domvia_e2ee.attachment import SealingStream, open_stream
+from domvia_e2ee.attachment_seal import _Sealer
 from domvia_e2ee.attachment_reference import AttachmentReference
 from domvia_e2ee.encoding import loads_object
 from domvia_e2ee.group.bundle import Plan, build_bundle

@@ -24,7 +24,8 @@ import pytest
 from domvia_e2ee import errors
 
 MODULES = [
-    "domvia_e2ee.attachment", "domvia_e2ee.attachment_reference", "domvia_e2ee.attachment_stream",
+    "domvia_e2ee.attachment", "domvia_e2ee.attachment_io", "domvia_e2ee.attachment_seal", "domvia_e2ee.attachment_open",
+    "domvia_e2ee.attachment_reader", "domvia_e2ee.attachment_reference", "domvia_e2ee.attachment_stream",
     "domvia_e2ee.padding", "domvia_e2ee.keys", "domvia_e2ee.errors", "domvia_e2ee.encoding", "domvia_e2ee.wrap",
     "domvia_e2ee.vector_files", "domvia_e2ee.hazmat.suites", "domvia_e2ee.hazmat.kdf", "domvia_e2ee.hazmat.hpke",
     "domvia_e2ee.hazmat.curves", "domvia_e2ee.hazmat.xwing", "domvia_e2ee.hazmat.merkle",
