@@ -10,7 +10,7 @@ from . import labels
 from .errors import DomviaError, FormatError
 from .conformance_ops import Handler, Input, message_of, opened, private_identity, room_key, unhex
 from .group.bundle import Bundle, Plan, assemble
-from .group.header import RoomPolicy
+from .group.header import EpochHeader, RoomPolicy
 from .group.history import SharedEpoch, assemble_history
 from .group.keyring import KeyRing
 from .group.replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS
@@ -61,8 +61,6 @@ def _shared(room_id: str, e: Input) -> SharedEpoch:
     header = unhex(e["header"], "header")
     key = None
     if e["secret"] is not None:
-        from .group.header import EpochHeader
-
         parsed = EpochHeader.from_bytes(header)
         key = RoomKey(unhex(e["secret"], "secret"), room_id=room_id, epoch=parsed.epoch, suite=parsed.suite)
     roster = tuple(RosterEntry.of(PublicIdentity.from_dict(m["identity"]), unhex(m["wrapped_digest"], "roster"))

@@ -57,6 +57,12 @@ class SignedHeader:
         return cls(header, signature, MemberProof.read(r, "authority") if present else None)
 
 
+def _read_announced(r: Reader) -> tuple[SignedHeader, MemberProof]:
+    """What an announcement is and a slice starts with: the signed header and the rotator's proof."""
+    signed = SignedHeader.read(r)
+    return signed, MemberProof.read(r, "rotator", signed.header.kem)
+
+
 @dataclass(frozen=True)
 class Announcement:
     """The signed header of an epoch with the rotator's member proof: a link of the chain."""
@@ -78,8 +84,7 @@ class Announcement:
         """Parses an announcement of at most 64 KiB; signature and proof are checked by ``KeyRing.accept``.
         Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_EPOCH, "announcement", MAX_SLICE_BYTES)
-        signed = SignedHeader.read(r)
-        rotator = MemberProof.read(r, "rotator", signed.header.kem)
+        signed, rotator = _read_announced(r)
         r.end()
         return cls(signed, rotator)
 
@@ -110,8 +115,7 @@ class Slice:
         """Parses a slice of at most 64 KiB; signature and paths are checked by ``KeyRing.accept``.
         Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_SLICE, "slice", MAX_SLICE_BYTES)
-        signed = SignedHeader.read(r)
-        rotator = MemberProof.read(r, "rotator", signed.header.kem)
+        signed, rotator = _read_announced(r)
         member = Member.read(r, signed.header.kem)
         index = r.u32("index")
         path = read_path(r, "path")

@@ -128,13 +128,13 @@ def fork_or_unauthorised(item: Delivery, rotator: RosterEntry, held: Epochs, min
             raise UnauthorizedError(f"{rotator.participant_id!r} is not an admin of epoch {header.epoch}")
     except UnauthorizedError as error:
         return error
-    if mine.announcement() is None:
+    ours = mine.announcement()
+    if ours is None:
         return StaleEpochError(f"epoch {header.epoch} is held, from history")
-    return ForkError(ForkEvidence(header.room_id, header.epoch, "header", mine.announcement() or b"",
-                                  announce(item, rotator)))
+    return ForkError(ForkEvidence(header.room_id, header.epoch, "header", ours, announce(item)))
 
 
-def announce(item: Delivery, rotator: RosterEntry) -> bytes:
+def announce(item: Delivery) -> bytes:
     """The delivery's announcement bytes, as fork evidence."""
     if isinstance(item, Bundle):
         return item.announcement().to_bytes()
@@ -165,7 +165,7 @@ def accept_delivery(owner: Identity, item: Delivery, held: Epochs, anchors: set[
     authorise_extend(header, rotator, item.signed.authority, previous)
     if not hmac.compare_digest(header.previous, previous.header.epoch_hash()):
         raise ForkError(ForkEvidence(header.room_id, header.epoch, "chain", previous.announcement() or b"",
-                                     announce(item, rotator)))
+                                     announce(item)))
     check_downgrade(header, previous.header)
     return _receive(owner, item, rotator_proof, joining=False)
 

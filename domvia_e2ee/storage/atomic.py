@@ -158,7 +158,20 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         os.close(fd)
 
 
-class Staged:
+class _HeldTemp:
+    """A temp file or folder whose writer holds a lock on it while it exists (sweep_stale spares it)."""
+
+    _fd: int | None = None
+
+    def _release(self) -> None:
+        _release(self._fd)
+        self._fd = None
+
+    def __del__(self) -> None:
+        _release(getattr(self, "_fd", None))
+
+
+class Staged(_HeldTemp):
     """A complete, fsynced temp file beside its target, waiting to be renamed into place."""
 
     def __init__(self, path: Path | str, data: bytes, *, mode: int = PRIVATE_MODE, exclusive: bool = False) -> None:
@@ -233,15 +246,9 @@ class Staged:
             self.temp.unlink(missing_ok=True)
         self._release()
 
-    def _release(self) -> None:
-        _release(self._fd)
-        self._fd = None
-
-    def __del__(self) -> None:
-        _release(getattr(self, "_fd", None))
 
 
-class StagedDirectory:
+class StagedDirectory(_HeldTemp):
     """A directory of files built under a temp name and renamed into place in one step."""
 
     def __init__(self, path: Path | str, files: dict[str, bytes], *, mode: int = PUBLIC_MODE) -> None:
@@ -285,12 +292,6 @@ class StagedDirectory:
         shutil.rmtree(self.temp, ignore_errors=True)
         self._release()
 
-    def _release(self) -> None:
-        _release(self._fd)
-        self._fd = None
-
-    def __del__(self) -> None:
-        _release(getattr(self, "_fd", None))
 
 
 def _write_many(directory: Path, files: dict[str, bytes], mode: int) -> None:

@@ -32,7 +32,7 @@ import {
   ZERO_HASH,
 } from './src/index.mjs';
 import { FormatError, UnsupportedError } from './src/errors.mjs';
-import { privateIdentity, proofObject } from './conformance/ops.mjs';
+import { openedOutput, privateIdentity, proofObject } from './conformance/ops.mjs';
 
 const hex = (s, field) => fromHex(s, field);
 
@@ -51,15 +51,7 @@ function messageOf(r) {
 }
 
 function opened(o) {
-  return {
-    room_id: o.roomId,
-    epoch: o.epoch,
-    content: toHex(o.content),
-    sender_id: o.senderId,
-    message_id: o.messageId,
-    content_type: o.contentType,
-    signed: o.signed,
-  };
+  return openedOutput(o, true);
 }
 
 const COMMANDS = {

@@ -1,22 +1,14 @@
 // What the Chromium page runs (bundled by run.mjs with esbuild): the conformance operations, and the
 // browser side of the round trips with the Python library. The page's own identity is generated here,
 // with the browser's randomness, and its private keys never leave the page.
-import { runOp } from '../conformance/ops.mjs';
+import { openedOutput, runOp } from '../conformance/ops.mjs';
 import { FormatError, UnsupportedError } from '../src/errors.mjs';
 import { Identity, KeyRing, PublicIdentity, RoomKey, fromHex, open, openUnsigned, seal, sealUnsigned, toHex } from '../src/index.mjs';
 
 let me = null; // this page's Identity, made by browser_identity
 
 function opened(o) {
-  return {
-    room_id: o.roomId,
-    epoch: o.epoch,
-    content: toHex(o.content),
-    sender_id: o.senderId,
-    message_id: o.messageId,
-    content_type: o.contentType,
-    signed: o.signed,
-  };
+  return openedOutput(o, true);
 }
 
 function wire(r) {

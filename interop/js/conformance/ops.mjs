@@ -78,7 +78,8 @@ function labelOf(name) {
   return l;
 }
 
-function openedOutput(o, withRoom) {
+/** An opened message as the conformance protocol, the CLI and the browser page report it. */
+export function openedOutput(o, withRoom) {
   const out = {
     content: toHex(o.content),
     sender_id: o.senderId,
