@@ -18,10 +18,13 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .errors import (
-        AuthenticationError, DomviaError, DowngradeError, ForkError, FormatError, GapError, InvalidKeyError,
-        KeyExhaustedError, NotMemberError, NotRecipientError, PolicyError, ReplayError, StaleEpochError,
-        UnauthorizedError, UnknownKeyError, UnknownSenderError, UsageError,
+        AuthenticationError, DeviceTooNewError, DomviaError, DowngradeError, ForkError, FormatError, GapError,
+        InvalidKeyError, KeyExhaustedError, NotMemberError, NotRecipientError, PolicyError, ReplayError,
+        RollbackError, StaleEpochError, UnauthorizedError, UnknownKeyError, UnknownSenderError, UsageError,
+        WithheldError,
     )
+    from .users.device_list import DeviceList, next_device_list, sign_device_list
+    from .users.user_key import UserKey, UserPublicKey
     from .group.bundle import Announcement, Bundle, Slice
     from .group.forks import ForkEvidence
     from .group.header import RoomPolicy
@@ -44,7 +47,9 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("AuthenticationError", "DomviaError", "DowngradeError", "ForkError", "FormatError", "GapError",
                      "InvalidKeyError", "KeyExhaustedError", "NotMemberError", "NotRecipientError", "PolicyError",
                      "ReplayError", "StaleEpochError", "UnauthorizedError", "UnknownKeyError", "UnknownSenderError",
-                     "UsageError"), "errors"),
+                     "UsageError", "DeviceTooNewError", "RollbackError", "WithheldError"), "errors"),
+    **dict.fromkeys(("DeviceList", "next_device_list", "sign_device_list"), "users.device_list"),
+    **dict.fromkeys(("UserKey", "UserPublicKey"), "users.user_key"),
     **dict.fromkeys(("Announcement", "Bundle", "Slice"), "group.bundle"),
     "ForkEvidence": "group.forks", "RoomPolicy": "group.header", "HistoryBundle": "group.history",
     "Accepted": "group.keyring", "KeyRing": "group.keyring",
@@ -57,6 +62,8 @@ _HOMES: dict[str, str] = {
 }
 
 __all__ = [
+    "DeviceList", "DeviceTooNewError", "RollbackError", "UserKey", "UserPublicKey", "WithheldError",
+    "next_device_list", "sign_device_list",
     "Accepted", "Announcement", "AuthenticationError", "Bundle", "DomviaError", "DowngradeError", "ForkError",
     "ForkEvidence", "FormatError", "GapError", "HistoryBundle", "Identity", "InvalidKeyError", "KeyExhaustedError",
     "KeyRing", "MemberProofFile", "NotMemberError", "NotRecipientError", "OpenedMessage", "PolicyError",

@@ -9,13 +9,15 @@ from typing import Any
 from . import labels
 from .errors import DomviaError, FormatError
 from .conformance_ops import Handler, Input, message_of, opened, private_identity, room_key, unhex
+from .conformance_users import session_step, users_held
 from .group.bundle import Bundle, Plan, assemble
 from .group.header import EpochHeader, RoomPolicy
 from .group.history import SharedEpoch, assemble_history
 from .group.keyring import KeyRing
 from .group.replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS
-from .group.members import MemberProof, MemberProofFile, RosterEntry
+from .group.members import MemberProof, RosterEntry
 from .identity import PublicIdentity
+from .users.device_list import DeviceList
 from .keys import MAX_MESSAGES_PER_SENDER, RoomKey
 from .wrap import WrapKem, _wrap_with_ephemeral
 
@@ -39,8 +41,9 @@ def op_build_bundle(i: Input) -> dict[str, Any]:
     flags = i["flags"]
     plan = Plan(unhex(i["previous"], "previous"), RoomPolicy(i["max_messages"], i["max_age_seconds"], bool(flags & 1)),
                 tuple((a, unhex(f, "admins")) for a, f in i["admins"]), bool(flags & 2), proof_of(i["authority"]))
+    lists = [DeviceList.from_bytes(unhex(d, "lists")) for d in i.get("lists", [])]
     bundle = assemble(private_identity(i["rotator"]), key, members, wrapped, kem=WrapKem.from_wire(i["kem"]),
-                      issued_at=i["issued_at"], plan=plan)
+                      issued_at=i["issued_at"], plan=plan, lists=lists)
     listed = bundle.index_of(bundle.header.rotator_id) is not None  # else no rotator proof: a refused bundle
     return {"bundle": bundle.to_bytes().hex(),
             "announcement": bundle.announcement().to_bytes().hex() if listed else None,
@@ -53,7 +56,7 @@ def op_member_proof(i: Input) -> dict[str, Any]:
     bundle = Bundle.from_bytes(unhex(i["bundle"], "bundle"))
     if bundle.index_of(i["id"]) is None:
         raise FormatError("id", "is not a member of the bundle")
-    proof = MemberProofFile(bundle.header.room_id, bundle.header.epoch, bundle.proof_for(i["id"]))
+    proof = bundle.proof_file_for(i["id"])
     return {"proof": proof.to_bytes().hex()}
 
 
@@ -102,7 +105,7 @@ def op_session(i: Input) -> dict[str, Any]:
             held.append({"room_id": room, "epoch": epoch, "key_id": record.header.key_id.hex(),
                          "secret": None if record.key is None else bytes(record.key).hex(),
                          "members": sorted(record.roster, key=str.encode), "complete": record.complete})
-    return {"results": results, "held": held}
+    return {"results": results, "held": held, "users": users_held(ring)}
 
 
 def _tolerant_step(ring: KeyRing, step: Input) -> dict[str, Any]:
@@ -116,6 +119,9 @@ def _tolerant_step(ring: KeyRing, step: Input) -> dict[str, Any]:
 
 
 def _step(ring: KeyRing, step: Input) -> dict[str, Any]:
+    users = session_step(ring, step)
+    if users is not None:
+        return users
     if "accept" in step:
         accepted = ring.accept(unhex(step["accept"], "accept"))
         return {"accepted": {"room_id": accepted.room_id, "epochs": list(accepted.epochs), "kind": accepted.kind,

@@ -71,6 +71,27 @@ class NotMemberError(DomviaError):
     code = "E_NOT_MEMBER"
 
 
+class DeviceTooNewError(NotMemberError):
+    """This device was added after the epoch, but its user was a member then: restore the key backup
+    or ask a sibling device for the key. Code: E_DEVICE_TOO_NEW."""
+
+    code = "E_DEVICE_TOO_NEW"
+
+
+class WithheldError(DomviaError):
+    """The epoch's key was held and then forgotten by this device's retention policy: only the key
+    backup can bring it back. Code: E_WITHHELD."""
+
+    code = "E_WITHHELD"
+
+
+class RollbackError(DomviaError):
+    """A user's device list older than one already seen for that user (in the chain or by this key
+    ring): a server replaying a list in which a removed device still appears. Code: E_ROLLBACK."""
+
+    code = "E_ROLLBACK"
+
+
 class GapError(DomviaError):
     """A bundle, slice or announcement is more than one epoch ahead: fetch the epochs in between. Code: E_GAP."""
 
@@ -145,6 +166,9 @@ ALL_ERRORS: tuple[type[DomviaError], ...] = (  # every error class, root first
     ReplayError,
     StaleEpochError,
     NotMemberError,
+    DeviceTooNewError,
+    WithheldError,
+    RollbackError,
     GapError,
     DowngradeError,
     ForkError,

@@ -1,7 +1,7 @@
 """Every label, info string and magic number, in one place.
 
 Messages, wraps, attachments and key files are format version 1; the group-state structures
-(bundles, slices, announcements, member proofs, history bundles) are format version 2.
+(bundles, slices, announcements, member proofs, history bundles) are format version 3.
 
 The spec (spec/labels.md) lists the same bytes; tests/test_labels.py keeps the two in step.
 A label is never reused for a second purpose: that is the domain separation between
@@ -17,12 +17,15 @@ GROUP_FORMAT_VERSION: Final = 2
 
 # Binary magics: "DV", one type letter, the format version.
 MAGIC_MESSAGE: Final = b"DVM\x01"
-MAGIC_BUNDLE: Final = b"DVB\x02"
-MAGIC_SLICE: Final = b"DVS\x02"
-MAGIC_EPOCH: Final = b"DVE\x02"
-MAGIC_MEMBER_PROOF: Final = b"DVP\x02"
-MAGIC_HISTORY: Final = b"DVH\x02"
+MAGIC_BUNDLE: Final = b"DVB\x03"
+MAGIC_SLICE: Final = b"DVS\x03"
+MAGIC_EPOCH: Final = b"DVE\x03"
+MAGIC_MEMBER_PROOF: Final = b"DVP\x03"
+MAGIC_HISTORY: Final = b"DVH\x03"
 MAGIC_ATTACHMENT: Final = b"DVA\x01"
+MAGIC_DEVICE_LIST: Final = b"DVL\x03"
+MAGIC_BACKUP: Final = b"DVK\x03"
+MAGIC_BACKUP_INFO: Final = b"DVI\x03"
 
 # Room key schedule (HKDF-SHA256).
 ROOM_KEY_SALT: Final = b"domvia-e2ee/v1 room-key"
@@ -37,15 +40,21 @@ SIG_MESSAGE: Final = b"domvia-e2ee/v1 message-sig"
 INFO_WRAP: Final = b"domvia-e2ee/v1 wrap"
 INFO_HISTORY_WRAP: Final = b"domvia-e2ee/v1 history-wrap"
 
-# Group state (format version 2): signatures over epoch headers and history bundles, and
+# Group state (format version 3): signatures over epoch headers and history bundles, and
 # the hash that chains each epoch header to the one before.
-SIG_EPOCH: Final = b"domvia-e2ee/v2 epoch-sig"
-SIG_HISTORY: Final = b"domvia-e2ee/v2 history-sig"
-EPOCH_HASH: Final = b"domvia-e2ee/v2 epoch-hash"
+SIG_EPOCH: Final = b"domvia-e2ee/v3 epoch-sig"
+SIG_HISTORY: Final = b"domvia-e2ee/v3 history-sig"
+EPOCH_HASH: Final = b"domvia-e2ee/v3 epoch-hash"
 
 # Member tree (RFC 9162-style Merkle tree, domain-separated hashing).
-TREE_LEAF: Final = b"\x00domvia-e2ee/v2 member"
+TREE_LEAF: Final = b"\x00domvia-e2ee/v3 member"
 TREE_NODE: Final = b"\x01"
+
+# Users and their devices (group state format version 3): a user's signature over its device
+# list, the hash by which member entries name that list, and the user key's fingerprint.
+SIG_DEVICE_LIST: Final = b"domvia-e2ee/v3 device-list-sig"
+DEVICE_LIST_HASH: Final = b"domvia-e2ee/v3 device-list-hash"
+USER_FINGERPRINT: Final = b"domvia-e2ee/v3 user-fingerprint"
 
 # Identities.
 FINGERPRINT: Final = b"domvia-e2ee/v1 fingerprint"

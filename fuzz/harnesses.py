@@ -172,7 +172,7 @@ def history_for_bob(sharer: str = "alice", recipient: str = "bob") -> HistoryBun
 def member_proof_file(participant_id: str, epoch: int = 1, room2: bool = False) -> MemberProofFile:
     w = world()
     bundle = (w.room2 if room2 else w.bundles)[epoch]
-    return MemberProofFile(bundle.header.room_id, epoch, bundle.proof_for(participant_id))
+    return bundle.proof_file_for(participant_id)
 
 
 # -- invariants ---------------------------------------------------------------------------

@@ -163,6 +163,7 @@ def main() -> None:
         for old in folder.glob("seed-*"):
             old.unlink()
         for data in inputs:
+            data = data.encode("ascii") if isinstance(data, str) else data  # JSON forms are text
             (folder / f"seed-{hashlib.sha256(data).hexdigest()[:16]}").write_bytes(data)
         print(f"{name}: {len(inputs)} seeds")
 

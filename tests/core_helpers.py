@@ -105,15 +105,17 @@ def forge_bundle(signer: Identity, key: RoomKey, wrapped: Mapping[PublicIdentity
                  *, previous: bytes | None = None, admins: tuple[Admin, ...] | None = None,
                  policy: RoomPolicy | None = None, rotator_id: str | None = None, issued_at: int = 0,
                  flags: Flag | None = None, authority: MemberProof | None = None,
-                 kem: WrapKem = WrapKem.X25519) -> Bundle:
+                 kem: WrapKem = WrapKem.X25519, lists: Sequence[Any] = (),
+                 digests: Mapping[str, bytes] | None = None) -> Bundle:
     """A bundle assembled by hand and signed by signer, so a test can make each part exactly as
     wrong as it wants. wrapped maps members to the wrapped key their entry carries (a list of
     members: the key honestly wrapped to each). previous defaults to no previous (epoch 1) and
-    admins to the signer alone."""
+    admins to the signer alone. ``lists`` go in the lists section as they are; ``digests`` gives
+    member ids the device list digest their entries name (none by default)."""
     if not isinstance(wrapped, Mapping):
         wrapped = {m: wrap(key, m, kem) for m in wrapped}
     ordered = sorted(wrapped.items(), key=lambda item: item[0].participant_id.encode())
-    members = tuple(Member.make(p, w) for p, w in ordered)
+    members = tuple(Member.make(p, w, (digests or {}).get(p.participant_id, bytes(32))) for p, w in ordered)
     tree = merkle.Tree([m.entry.leaf() for m in members])
     policy = policy or RoomPolicy()
     if flags is None:
@@ -122,7 +124,7 @@ def forge_bundle(signer: Identity, key: RoomKey, wrapped: Mapping[PublicIdentity
                          NO_PREVIOUS if previous is None else previous, rotator_id or signer.participant_id,
                          issued_at, flags, policy, admins_of(signer) if admins is None else admins, len(members),
                          tree.root)
-    return Bundle(SignedHeader(header, signer.sign(header.signed_bytes()), authority), members)
+    return Bundle(SignedHeader(header, signer.sign(header.signed_bytes()), authority), members, tuple(lists))
 
 
 def next_after(ring: KeyRing, room_id: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Epoch bundles and slices (format version 2): every acceptance rule, and that a rejection changes nothing."""
+"""Epoch bundles and slices (format version 3): every acceptance rule, and that a rejection changes nothing."""
 
 from __future__ import annotations
 
@@ -501,7 +501,7 @@ def _header_offsets(bundle: Bundle) -> dict[str, int]:
              ("previous", 32), ("rotator_id", 1 + len(h.rotator_id)), ("issued_at", 8), ("flags", 1),
              ("max_messages", 4), ("max_age_seconds", 4), ("admin_count", 1),
              ("admins", sum(1 + len(a) + 32 for a, _ in h.admins)), ("member_count", 4), ("root", 32),
-             ("signature", 64), ("authority", 1), ("members", 0)]
+             ("signature", 64), ("authority", 1), ("lists", 4), ("members", 0)]
     offsets, at = {}, 4
     for name, size in sizes:
         offsets[name] = at
@@ -517,10 +517,12 @@ def test_strict_bundle_parsing(setup) -> None:  # type: ignore[no-untyped-def]
     bundle = setup[3]
     data = bundle.to_bytes()
     at = _header_offsets(bundle)
-    assert at["members"] == 4 + len(bundle.header.to_bytes()) + 64 + 1
-    assert data[at["authority"]] == 0
-    _fail(b"DVB\x01" + data[4:], "magic")  # a version 1 bundle is not read
-    _fail(b"DVS\x02" + data[4:], "magic")
+    assert at["members"] == 4 + len(bundle.header.to_bytes()) + 64 + 1 + 4
+    assert data[at["authority"]] == 0 and data[at["lists"]:at["members"]] == bytes(4)
+    _fail(b"DVB\x01" + data[4:], "magic")  # version 1 and 2 bundles are not read
+    _fail(b"DVB\x02" + data[4:], "magic")
+    _fail(b"DVS\x03" + data[4:], "magic")
+    _fail(_patch(data, at["lists"], (1).to_bytes(4, "big")), "lists.list")
     _fail(data + b"\x00", "trailing data")
     _fail(data[:-1], "member.wrapped_key")
     _fail(data[:10], "room_id")
@@ -541,6 +543,7 @@ def test_strict_bundle_parsing(setup) -> None:  # type: ignore[no-untyped-def]
     first = bundle.members[0]
     xwing_at = members_at + 1 + len(first.participant_id) + 64
     _fail(_patch(data, xwing_at, (5).to_bytes(2, "big")), "member.xwing")
+    _fail(_patch(data, xwing_at + 2, bytes([7]) * 32), "member.list_digest")  # alice is no user's device
     swapped = dataclasses.replace(bundle, members=(bundle.members[1], bundle.members[0], *bundle.members[2:]))
     _fail(swapped.to_bytes(), "members")
     duplicated = dataclasses.replace(bundle, members=(bundle.members[0], bundle.members[0], *bundle.members[2:]))
@@ -569,7 +572,7 @@ def test_strict_slice_and_announcement_parsing(setup) -> None:  # type: ignore[n
     data = piece.to_bytes()
     _fail(data + b"\x00", "trailing data", Slice.from_bytes)
     _fail(data[:-1], "path", Slice.from_bytes)
-    _fail(b"DVB\x02" + data[4:], "magic", Slice.from_bytes)
+    _fail(b"DVB\x03" + data[4:], "magic", Slice.from_bytes)
     _fail(b"DVS\x01" + data[4:], "magic", Slice.from_bytes)
     too_long = dataclasses.replace(piece, path=(bytes(32),) * 33)
     _fail(too_long.to_bytes(), "path", Slice.from_bytes)
@@ -639,12 +642,13 @@ def test_an_admin_of_one_room_is_no_admin_of_another(setup) -> None:  # type: ig
 
 
 def test_member_entries_carry_the_identity_keys(setup) -> None:  # type: ignore[no-untyped-def]
-    """Spec/bundle.md, member tree: the leaf commits to id, fingerprint and the wrapped key's digest."""
+    """Spec/bundle.md, member tree: the leaf commits to id, fingerprint, device list digest (none: 32 zero
+    bytes) and the wrapped key's digest."""
     identities, _, _, bundle = setup
     for member in bundle.members:
         public = identities[member.participant_id].public
         assert member.entry.identity() == public and member.entry.fingerprint == public.fingerprint
         assert member.entry.wrapped_digest == hashlib.sha256(member.wrapped).digest()
         expected = hashlib.sha256(labels.TREE_LEAF + Writer().str8(member.participant_id).raw(public.fingerprint)
-                                  .raw(member.entry.wrapped_digest).getvalue()).digest()
+                                  .raw(bytes(32)).raw(member.entry.wrapped_digest).getvalue()).digest()
         assert member.entry.leaf() == expected

@@ -13,7 +13,8 @@ CODES = {
     "StaleEpochError": "E_STALE", "UnauthorizedError": "E_UNAUTHORIZED", "NotRecipientError": "E_NOT_RECIPIENT",
     "PolicyError": "E_POLICY", "KeyExhaustedError": "E_KEY_EXHAUSTED", "InvalidKeyError": "E_BAD_KEY",
     "NotMemberError": "E_NOT_MEMBER", "GapError": "E_GAP", "ForkError": "E_FORK", "DowngradeError": "E_DOWNGRADE",
-    "UsageError": "E_USAGE",
+    "UsageError": "E_USAGE", "DeviceTooNewError": "E_DEVICE_TOO_NEW", "WithheldError": "E_WITHHELD",
+    "RollbackError": "E_ROLLBACK",
 }
 
 

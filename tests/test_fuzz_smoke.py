@@ -107,6 +107,6 @@ def test_a_state_change_on_rejection_is_reported(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(KeyRing, "accept", half_commits)
     with pytest.raises(harnesses.InvariantError):
-        harnesses.bundle(b"DVB\x02")
+        harnesses.bundle(b"DVB\x03")
     world.forget_rings()
     assert ring is not world.bob_ring()

@@ -1,4 +1,4 @@
-"""History bundles (format version 2): a joiner reads earlier epochs only when a member shares them on
+"""History bundles (format version 3): a joiner reads earlier epochs only when a member shares them on
 purpose, and every shared epoch is bound to the room's chain (spec/history.md)."""
 
 from __future__ import annotations
@@ -273,7 +273,8 @@ def test_history_bytes_round_trip_and_strict_parsing() -> None:
     assert HistoryBundle.from_bytes(data) == history
     assert HistoryBundle.from_bytes(data).to_bytes() == data
     _fail(data + b"\x00", "trailing data")
-    _fail(b"DVB\x02" + data[4:], "magic")
+    _fail(b"DVB\x03" + data[4:], "magic")
+    _fail(b"DVH\x02" + data[4:], "magic")  # nor version 2
     _fail(b"DVH\x01" + data[4:], "magic")  # version 1 history bundles are not read
     _fail(data[:-1], "sharer.path")
     unordered = _resign(identities["alice"], dataclasses.replace(history, entries=history.entries[::-1]))

@@ -26,8 +26,8 @@ def reference_root(leaves: list[bytes]) -> bytes:
 
 
 def test_domain_separation() -> None:
-    # group state v2 (spec/bundle.md, "Member tree"): the leaf label names v2
-    assert merkle.leaf_hash(b"x") == hashlib.sha256(b"\x00domvia-e2ee/v2 member" + b"x").digest()
+    # group state v3 (spec/bundle.md, "Member tree"): the leaf label names v3
+    assert merkle.leaf_hash(b"x") == hashlib.sha256(b"\x00domvia-e2ee/v3 member" + b"x").digest()
     with pytest.raises(ValueError):
         merkle.Tree([])
 

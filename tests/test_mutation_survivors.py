@@ -116,7 +116,8 @@ def _header_layout(bundle: Bundle) -> list[tuple[str, int]]:
 def _proof_layout(proof: MemberProof, field: str) -> list[tuple[str, int]]:
     entry = proof.entry
     return [(f"{field}.id", 1 + len(entry.participant_id)), (f"{field}.x25519", 32), (f"{field}.ed25519", 32),
-            (f"{field}.xwing", 2 + len(entry.xwing)), (f"{field}.wrapped_digest", 32), (f"{field}.index", 4),
+            (f"{field}.xwing", 2 + len(entry.xwing)), (f"{field}.list_digest", 32), (f"{field}.wrapped_digest", 32),
+            (f"{field}.index", 4),
             (f"{field}.path", 1 + 32 * len(proof.path))]
 
 
@@ -127,7 +128,8 @@ def _authority_layout(bundle: Bundle) -> list[tuple[str, int]]:
 
 def _member_layout(member: Member) -> list[tuple[str, int]]:
     return [("member.id", 1 + len(member.participant_id)), ("member.x25519", 32), ("member.ed25519", 32),
-            ("member.xwing", 2 + len(member.entry.xwing)), ("member.wrapped_key", 2 + len(member.wrapped))]
+            ("member.xwing", 2 + len(member.entry.xwing)), ("member.list_digest", 32),
+            ("member.wrapped_key", 2 + len(member.wrapped))]
 
 
 def _check_truncations(parse: Callable[[bytes], object], data: bytes, layout: list[tuple[str, int]]) -> None:
@@ -146,7 +148,7 @@ def _check_truncations(parse: Callable[[bytes], object], data: bytes, layout: li
 def test_bundle_truncated_anywhere_names_the_field() -> None:
     bundle = _bundle()
     assert bundle.signed.authority is not None
-    layout = _header_layout(bundle) + _authority_layout(bundle)
+    layout = _header_layout(bundle) + _authority_layout(bundle) + [("lists.count", 4)]
     for member in bundle.members:
         layout += _member_layout(member)
     _check_truncations(Bundle.from_bytes, bundle.to_bytes(), layout)
@@ -156,14 +158,15 @@ def test_slice_truncated_anywhere_names_the_field() -> None:
     bundle = _bundle()
     piece = bundle.slice_for("carol")
     layout = (_header_layout(bundle) + _authority_layout(bundle) + _proof_layout(piece.rotator, "rotator")
-              + _member_layout(piece.member) + [("index", 4), ("path", 1 + 32 * len(piece.path))])
+              + [("lists.count", 4)] + _member_layout(piece.member) + [("index", 4), ("path", 1 + 32 * len(piece.path))])
     _check_truncations(Slice.from_bytes, piece.to_bytes(), layout)
 
 
 def test_announcement_truncated_anywhere_names_the_field() -> None:
     bundle = _bundle()
     announcement = bundle.announcement()
-    layout = _header_layout(bundle) + _authority_layout(bundle) + _proof_layout(announcement.rotator, "rotator")
+    layout = (_header_layout(bundle) + _authority_layout(bundle) + _proof_layout(announcement.rotator, "rotator")
+              + [("lists.count", 4)])
     layout[0] = ("magic", 4)
     _check_truncations(Announcement.from_bytes, announcement.to_bytes(), layout)
 
@@ -224,7 +227,7 @@ def test_size_limit_is_inclusive() -> None:
     with pytest.raises(FormatError, match="larger") as info:
         Slice.from_bytes(MAGIC_SLICE + bytes(limit - 3))
     assert info.value.field == "slice"
-    with pytest.raises(FormatError, match="not a version 2") as info:
+    with pytest.raises(FormatError, match="not a version 3") as info:
         Bundle.from_bytes(MAGIC_SLICE + bytes(10))
     assert info.value.field == "magic"
 
@@ -412,7 +415,7 @@ def test_guidance_messages_are_exact() -> None:
         (lambda: open_signed(key, signed, sender=bob.public), "the identity given is not the message's sender"),
         (lambda: open_unsigned(key, signed), "message is signed: open it with the sender's public identity"),
         (lambda: KeyRing(alice).accept(b"DVM\x01"),
-         "magic: not a version 2 bundle, slice, announcement, history bundle or member proof"),
+         "magic: not a version 3 bundle, slice, announcement, history bundle or member proof"),
         (lambda: rings["bob"].open(from_carol), "membership of 'carol' in epoch 2 not proved yet: "
                                                 "fetch its member proof or the full bundle"),
         (lambda: Room(rings["bob"], ROOM),

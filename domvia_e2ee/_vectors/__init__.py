@@ -21,7 +21,7 @@ VECTORS_DIR = default_vectors_dir()
 
 def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
     """File name -> (description, case builder), in a fixed order."""
-    from . import attachments, bundles, group_edges, history, identities, keyring, messages, primitives, wraps
+    from . import attachments, bundles, group_edges, history, identities, keyring, messages, primitives, users, wraps
 
     out = {
         "keys": ("Room key schedule: key ids and per-sender keys.", primitives.key_cases),
@@ -37,6 +37,8 @@ def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
                   "malformed member proofs, closed and dropped replay state.", group_edges.cases),
     }
     out["attachment"] = ("Streamed attachments (STREAM) and attachment references.", attachments.cases)
+    out["users"] = ("Users and devices: signed device lists, rooms of users, and the device-list rules of step 4b.",
+                    users.cases)
     return out
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from .. import labels
+from ..group.lists import write_lists
 from ..group.bundle import Bundle, Plan, SignedHeader, assemble
 from ..group.header import EpochHeader, Flag
 from ..group.members import Member, RosterEntry
@@ -259,6 +260,7 @@ def _with_header(data: str, **changes: Any) -> bytes:
     header = dataclasses.replace(bundle.header, **changes)
     signed = SignedHeader(header, bundle.signed.signature, bundle.signed.authority)
     out = signed.write(__import__("domvia_e2ee.encoding", fromlist=["Writer"]).Writer(labels.MAGIC_BUNDLE))
+    write_lists(out, bundle.lists)
     for member in bundle.members:
         member.write(out)
     return out.getvalue()
@@ -268,7 +270,8 @@ def _format_failures() -> list[Case]:
     b1, b2 = bundle_hex(1), bundle_hex(2)
     raw = bytes.fromhex(b1)
     bundle = Bundle.from_bytes(raw)
-    members_at = 4 + len(bundle.header.to_bytes()) + 64 + 1
+    authority_at = 4 + len(bundle.header.to_bytes()) + 64
+    members_at = authority_at + 1 + 4  # presence byte, then an empty lists section
     first, second = (len(_member_bytes(m)) for m in bundle.members[:2])
     swapped = (raw[:members_at] + raw[members_at + first : members_at + first + second]
                + raw[members_at : members_at + first] + raw[members_at + first + second :])
@@ -279,8 +282,9 @@ def _format_failures() -> list[Case]:
         "bundle-unknown-kem": (raw[:4] + b"\x03" + raw[5:], "MR-BUNDLE-FORMAT", "KEM 3"),
         "bundle-unknown-suite": (raw[:5] + b"\x09" + raw[6:], "MR-BUNDLE-FORMAT", "suite 9"),
         "bundle-version-1": (b"DVB\x01" + raw[4:], "MR-BUNDLE-FORMAT", "a format version 1 bundle"),
+        "bundle-version-2": (b"DVB\x02" + raw[4:], "MR-BUNDLE-FORMAT", "a format version 2 bundle"),
         "bundle-unsorted-members": (swapped, "MR-BUNDLE-FORMAT", "the first two members swapped"),
-        "bundle-authority-presence-2": (raw[:members_at - 1] + b"\x02" + raw[members_at:], "MR-BUNDLE-FORMAT",
+        "bundle-authority-presence-2": (raw[:authority_at] + b"\x02" + raw[authority_at + 1:], "MR-BUNDLE-FORMAT",
                                         "authority presence byte 2"),
         "bundle-zero-members": (_with_header(b1, member_count=0), "MR-BUNDLE-FORMAT", "member count 0"),
         "bundle-too-many-members": (_with_header(b1, member_count=100_001), "MR-BUNDLE-FORMAT", "member count 100,001"),
@@ -302,8 +306,8 @@ def _format_failures() -> list[Case]:
                                      "a rotation policy of 0 messages"),
         "slice-path-too-long": (s2[: -1 - 32 * Slice_path_len(s2)] + bytes((33,)) + bytes(33 * 32), "MR-BUNDLE-FORMAT",
                                 "a 33-node path"),
-        "slice-as-bundle": (b"DVB\x02" + s2[4:], "MR-CONFUSION", "a slice with a bundle's magic"),
-        "announcement-as-slice": (b"DVS\x02" + bytes.fromhex(announcement_hex(2))[4:], "MR-CONFUSION",
+        "slice-as-bundle": (b"DVB\x03" + s2[4:], "MR-CONFUSION", "a slice with a bundle's magic"),
+        "announcement-as-slice": (b"DVS\x03" + bytes.fromhex(announcement_hex(2))[4:], "MR-CONFUSION",
                                   "an announcement with a slice's magic"),
     }
     return [invalid(case_id, "session", why, session("bob", [accept(data.hex())]), "E_FORMAT", reject)

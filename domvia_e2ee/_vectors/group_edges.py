@@ -127,7 +127,7 @@ def _index_past_size() -> str:
     proof = bundle.proof_for("dave")
     moved = MemberProof(proof.entry, bundle.header.member_count, proof.path)
     head = raw[: 4 + 1 + len(ROOM) + 4]
-    return (head + moved.write(Writer()).getvalue()).hex()
+    return (head + moved.write(Writer()).u32(0).getvalue()).hex()  # no device list: dave is no user's device
 
 
 def _other_carol() -> dict[str, Any]:

@@ -23,7 +23,10 @@ from ..identity import Identity, PublicIdentity
 from ..keys import RoomKey
 from ..wrap import Progress, WrapKem, wrap_many
 from .header import MAX_MEMBERS, NO_PREVIOUS, Admin, EpochHeader, Flag, RoomPolicy, check_admins
-from .members import Member, MemberProof, open_reader, read_path, write_path
+from ..users.device_list import NO_LIST, DeviceList
+from ..users.user_key import device_user
+from .lists import Lists, lists_for, read_lists, write_lists
+from .members import Member, MemberProof, MemberProofFile, RosterEntry, open_reader, read_path, write_path
 
 MAX_BUNDLE_BYTES: Final = 128 << 20
 MAX_SLICE_BYTES: Final = 64 << 10
@@ -57,10 +60,11 @@ class SignedHeader:
         return cls(header, signature, MemberProof.read(r, "authority") if present else None)
 
 
-def _read_announced(r: Reader) -> tuple[SignedHeader, MemberProof]:
-    """What an announcement is and a slice starts with: the signed header and the rotator's proof."""
+def _read_announced(r: Reader, limit: int) -> tuple[SignedHeader, MemberProof, Lists]:
+    """What an announcement is and a slice starts with: the signed header, the rotator's proof and at most
+    ``limit`` device lists."""
     signed = SignedHeader.read(r)
-    return signed, MemberProof.read(r, "rotator", signed.header.kem)
+    return signed, MemberProof.read(r, "rotator", signed.header.kem), read_lists(r, limit)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Announcement:
 
     signed: SignedHeader
     rotator: MemberProof
+    lists: Lists = ()
 
     @property
     def header(self) -> EpochHeader:
@@ -77,16 +82,16 @@ class Announcement:
 
     def to_bytes(self) -> bytes:
         """The announcement's bytes."""
-        return self.rotator.write(self.signed.write(Writer(labels.MAGIC_EPOCH))).getvalue()
+        return write_lists(self.rotator.write(self.signed.write(Writer(labels.MAGIC_EPOCH))), self.lists).getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Announcement:
         """Parses an announcement of at most 64 KiB; signature and proof are checked by ``KeyRing.accept``.
         Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_EPOCH, "announcement", MAX_SLICE_BYTES)
-        signed, rotator = _read_announced(r)
+        signed, rotator, lists = _read_announced(r, 1)
         r.end()
-        return cls(signed, rotator)
+        return cls(signed, rotator, lists)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class Slice:
     member: Member
     index: int
     path: tuple[bytes, ...]
+    lists: Lists = ()
 
     @property
     def header(self) -> EpochHeader:
@@ -106,7 +112,7 @@ class Slice:
 
     def to_bytes(self) -> bytes:
         """The slice's bytes."""
-        w = self.rotator.write(self.signed.write(Writer(labels.MAGIC_SLICE)))
+        w = write_lists(self.rotator.write(self.signed.write(Writer(labels.MAGIC_SLICE))), self.lists)
         self.member.write(w)
         return write_path(w.u32(self.index), self.path).getvalue()
 
@@ -115,12 +121,12 @@ class Slice:
         """Parses a slice of at most 64 KiB; signature and paths are checked by ``KeyRing.accept``.
         Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_SLICE, "slice", MAX_SLICE_BYTES)
-        signed, rotator = _read_announced(r)
+        signed, rotator, lists = _read_announced(r, 2)
         member = Member.read(r, signed.header.kem)
         index = r.u32("index")
         path = read_path(r, "path")
         r.end()
-        return cls(signed, rotator, member, index, path)
+        return cls(signed, rotator, member, index, path, lists)
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ class Bundle:
 
     signed: SignedHeader
     members: tuple[Member, ...]
+    lists: Lists = ()
     # A cache of the member tree. init=False so that dataclasses.replace() starts it empty:
     # a copied cache would vouch for the old members of a bundle whose members were replaced.
     _tree: list[merkle.Tree] = field(default_factory=list, init=False, repr=False, compare=False)
@@ -140,7 +147,7 @@ class Bundle:
 
     def to_bytes(self) -> bytes:
         """The bundle's bytes."""
-        w = self.signed.write(Writer(labels.MAGIC_BUNDLE))
+        w = write_lists(self.signed.write(Writer(labels.MAGIC_BUNDLE)), self.lists)
         for member in self.members:
             member.write(w)
         return w.getvalue()
@@ -151,9 +158,10 @@ class Bundle:
         ``KeyRing.accept``. Raises FormatError (E_FORMAT) naming the field."""
         r = open_reader(data, labels.MAGIC_BUNDLE, "bundle", MAX_BUNDLE_BYTES)
         signed = SignedHeader.read(r)
+        lists = read_lists(r, signed.header.member_count)
         members = tuple(Member.read(r, signed.header.kem) for _ in range(signed.header.member_count))
         r.end()
-        bundle = cls(signed, members)
+        bundle = cls(signed, members, lists)
         bundle.check()
         return bundle
 
@@ -191,6 +199,15 @@ class Bundle:
                 hi = mid
         return lo if lo < len(self.members) and self.members[lo].participant_id == participant_id else None
 
+    def proof_file_for(self, participant_id: str) -> MemberProofFile:
+        """A member's proof file (DVP): its proof and its device list. Raises KeyError for a non-member."""
+        proof = self.proof_for(participant_id)
+        return MemberProofFile(self.header.room_id, self.header.epoch, proof, self.lists_of([proof.entry]))
+
+    def lists_of(self, entries: Sequence[RosterEntry]) -> Lists:
+        """The device lists that these entries name, from this bundle's lists."""
+        return lists_for(entries, {d.digest: d for d in self.lists})
+
     def proof_for(self, participant_id: str) -> MemberProof:
         """A member's proof in this epoch: what the server serves for a sender, and a rotator attaches.
         Raises KeyError for an id that is not a member."""
@@ -200,12 +217,14 @@ class Bundle:
     def slice_for(self, participant_id: str) -> Slice:
         """The slice of one member. Raises KeyError for an id that is not a member."""
         index = self._require(participant_id)
-        return Slice(self.signed, self.proof_for(self.header.rotator_id), self.members[index], index,
-                     tuple(self.tree().path(index)))
+        rotator = self.proof_for(self.header.rotator_id)
+        return Slice(self.signed, rotator, self.members[index], index, tuple(self.tree().path(index)),
+                     self.lists_of([rotator.entry, self.members[index].entry]))
 
     def announcement(self) -> Announcement:
-        """The epoch's announcement: the signed header and the rotator's member proof."""
-        return Announcement(self.signed, self.proof_for(self.header.rotator_id))
+        """The epoch's announcement: the signed header, the rotator's member proof and its device list."""
+        rotator = self.proof_for(self.header.rotator_id)
+        return Announcement(self.signed, rotator, self.lists_of([rotator.entry]))
 
     def _require(self, participant_id: str) -> int:
         index = self.index_of(participant_id)
@@ -226,30 +245,50 @@ class Plan:
 
 
 def build_bundle(rotator: Identity, key: RoomKey, members: Sequence[PublicIdentity], *, kem: WrapKem,
-                 issued_at: int, plan: Plan, progress: Progress | None = None) -> Bundle:
-    """Wraps key to every member, builds the member tree and signs the header. Raises ValueError for a
-    duplicate id or not 1 to 100,000 members, FormatError (E_FORMAT) for a bad admin set, and what
-    ``wrap_many`` raises (E_BAD_KEY: no X-Wing key in an X-Wing room; E_AUTH)."""
+                 issued_at: int, plan: Plan, progress: Progress | None = None,
+                 lists: Sequence[DeviceList] = ()) -> Bundle:
+    """Wraps key to every member, builds the member tree and signs the header. A member on one of
+    ``lists`` is entered as that user's device. Raises ValueError for a duplicate id or not 1 to 100,000
+    members, FormatError (E_FORMAT) for a bad admin set, and what ``wrap_many`` raises (E_BAD_KEY: no
+    X-Wing key in an X-Wing room; E_AUTH)."""
     ordered = sorted(members, key=lambda m: m.participant_id.encode())
     if len({m.participant_id for m in ordered}) != len(ordered):
         raise ValueError("duplicate member id")
     if not 1 <= len(ordered) <= MAX_MEMBERS:
         raise ValueError(f"a room has 1 to {MAX_MEMBERS} members")
     return assemble(rotator, key, ordered, wrap_many(key, ordered, kem, progress), kem=kem, issued_at=issued_at,
-                    plan=plan)
+                    plan=plan, lists=lists)
+
+
+def _digests(ordered: Sequence[PublicIdentity], lists: Sequence[DeviceList]) -> list[bytes]:
+    """Each member's list digest: its user's list if that list names it with this fingerprint, else NO_LIST."""
+    by_user = {d.user_id: d for d in lists}
+    digests = []
+    for member in ordered:
+        device_list = by_user.get(device_user(member.participant_id) or "")
+        listed = device_list.device(member.participant_id) if device_list else None
+        on_list = listed is not None and listed.fingerprint == member.fingerprint
+        digests.append(device_list.digest if device_list is not None and on_list else NO_LIST)
+    return digests
 
 
 def assemble(rotator: Identity, key: RoomKey, ordered: Sequence[PublicIdentity], wrapped: Sequence[bytes], *,
-             kem: WrapKem, issued_at: int, plan: Plan) -> Bundle:
+             kem: WrapKem, issued_at: int, plan: Plan, lists: Sequence[DeviceList] = ()) -> Bundle:
     """Builds the tree and signs, given members sorted by id and their wrapped keys. Raises FormatError
     (E_FORMAT) for a bad admin set."""
     check_admins(plan.admins)
-    members = tuple(Member.make(m, w) for m, w in zip(ordered, wrapped, strict=True))
+    digests = _digests(ordered, lists)
+    unlisted = [m.participant_id for m, d in zip(ordered, digests, strict=True) if d == NO_LIST and "/" in m.participant_id]
+    if unlisted:
+        raise ValueError(f"devices not on their users' device lists: {unlisted}")
+    members = tuple(Member.make(m, w, d) for m, w, d in zip(ordered, wrapped, digests, strict=True))
+    used = {m.entry.list_digest for m in members}
+    lists = tuple(sorted((d for d in lists if d.digest in used), key=lambda d: d.user_id.encode()))
     tree = merkle.Tree([m.entry.leaf() for m in members])
     flags = (Flag.MEMBERS_MAY_ROTATE if plan.policy.members_may_rotate else Flag(0)) | (
         Flag.DOWNGRADE if plan.downgrade else Flag(0))
     header = EpochHeader(kem, key.suite, key.room_id, key.epoch, key.key_id, plan.previous, rotator.participant_id,
                          issued_at, flags, plan.policy, plan.admins, len(members), tree.root)
-    bundle = Bundle(SignedHeader(header, rotator.sign(header.signed_bytes()), plan.authority), members)
+    bundle = Bundle(SignedHeader(header, rotator.sign(header.signed_bytes()), plan.authority), members, lists)
     bundle._tree.append(tree)
     return bundle

@@ -9,6 +9,8 @@ from ..encoding import Writer
 from ..keys import RoomKey
 from .. import labels
 from .header import EpochHeader
+from ..users.device_list import DeviceList
+from .lists import write_lists
 from .members import MemberProof, RosterEntry, write_path
 
 SOURCES = ("bundle", "slice", "link", "history")
@@ -31,6 +33,8 @@ class EpochRecord:
     complete: bool
     source: str
     messages: int = field(default=0)
+    # The rotator's device list (none for a participant that is not a user's device), for the announcement.
+    rotator_lists: tuple[DeviceList, ...] = ()
 
     @property
     def epoch(self) -> int:
@@ -52,4 +56,4 @@ class EpochRecord:
         else:
             self.authority.write(w.u8(1))
         self.rotator.entry.write(w).u32(self.rotator.index)
-        return write_path(w, self.rotator.path).getvalue()
+        return write_lists(write_path(w, self.rotator.path), self.rotator_lists).getvalue()

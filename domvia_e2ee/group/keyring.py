@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from .. import labels, sealing
 from ..errors import (
-    ForkError, FormatError, NotMemberError, PolicyError, UnknownKeyError, UsageError,
+    ForkError, FormatError, NotMemberError, PolicyError, UnauthorizedError, UnknownKeyError, UsageError,
 )
+from ..users.device_list import DeviceList
+from ..users.user_key import UserPublicKey
 from ..identity import Identity, PublicIdentity
 from ..message import DEFAULT_CONTENT_TYPE, SealedMessage
 from ..sealing import OpenedMessage
@@ -22,6 +24,7 @@ from .forks import MAX_EVIDENCE_PER_ROOM, ForkEvidence
 from .header import EpochHeader
 from .history import HistoryBundle, accept_history
 from .members import MemberProofFile, RosterEntry
+from .user_directory import UserDirectory
 from .replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS, ReplayState
 from . import opening
 from .verify import accept_delivery, accept_member_proof
@@ -65,6 +68,8 @@ class KeyRing:
         self._forks: dict[str, list[ForkEvidence]] = {}
         self._replay = ReplayState(replay_capacity, live_epochs)
         self._validated: dict[bytes, PublicIdentity] = {}
+        self.users = UserDirectory()
+        self._superseded: dict[tuple[str, int], tuple[int, list[str]]] = {}
 
     @property
     def owner(self) -> Identity:
@@ -89,6 +94,30 @@ class KeyRing:
     def known_identity(self, participant_id: str) -> PublicIdentity | None:
         """The pinned identity of a participant id, if any (the owner's own is always pinned)."""
         return self._directory.get(participant_id)
+
+    def pin_user(self, user: UserPublicKey, *, replace: bool = False) -> None:
+        """Pins a user's key, after comparing its safety number out of band. Raises PolicyError (E_POLICY) for
+        another key of a pinned user without replace=True."""
+        self.users.pin(user, replace=replace)
+
+    def add_device_list(self, data: DeviceList | bytes, identities: Iterable[PublicIdentity] = ()) -> DeviceList:
+        """Verifies and holds a user's device list, and pins its devices' identities (a device's new keys
+        replace its old ones: the user signed for them). Raises E_FORMAT, E_AUTH, E_UNAUTHORIZED (a key
+        other than the pinned user key), E_ROLLBACK (older than the newest held), E_POLICY (an identity
+        the list does not name) and then holds what it held before."""
+        device_list = DeviceList.from_bytes(data.raw if isinstance(data, DeviceList) else data)
+        device_list.verify(self.users.pinned(device_list.user_id))
+        self.users.check_newer(device_list)
+        identities = list(identities)
+        for identity in identities:
+            try:
+                device_list.require(identity.participant_id, identity.fingerprint)
+            except UnauthorizedError:
+                raise PolicyError(f"{identity.participant_id!r} is not on this device list") from None
+        self.users.add(device_list)
+        for identity in identities:
+            self.add_identity(identity, replace=identity.participant_id != self._owner.participant_id)
+        return device_list
 
     def trust_admin(self, room_id: str, identity: PublicIdentity) -> None:
         """Trusts identity to let this participant join room_id: the first trust anchor, used only
@@ -115,10 +144,12 @@ class KeyRing:
             return self._accept_member(item)
         room_id = item.header.room_id
         try:
-            decision = accept_delivery(self._owner, item, self._held(room_id), self._anchors.get(room_id, set()))
+            decision = accept_delivery(self._owner, item, self._held(room_id), self._anchors.get(room_id, set()),
+                                       self.users.state())
         except ForkError as fork:
             self._keep(fork.evidence)
             raise
+        self.users.keep(decision.lists.values())
         return self._commit(room_id, [decision.record], decision.kind)
 
     def _accept_history(self, history: HistoryBundle) -> Accepted:
@@ -129,7 +160,8 @@ class KeyRing:
         record = self._held(item.room_id).get(item.epoch)
         if record is None:
             raise UnknownKeyError(f"epoch {item.epoch} of room {item.room_id!r} is not held")
-        entry = accept_member_proof(item.proof, record)
+        entry, lists = accept_member_proof(item, record, self.users.state())
+        self.users.keep(lists.values())
         if entry.participant_id in record.roster:
             return Accepted(item.room_id, (), "member")
         record.roster[entry.participant_id] = entry
@@ -192,6 +224,9 @@ class KeyRing:
     def _seal(self, room_id: str, plaintext: bytes, message_id: str | None, content_type: str, pad: bool, *,
               signed: bool, nonce: bytes | None = None) -> SealedMessage:
         record = self._current(room_id)
+        gone = self.superseded_devices(room_id)
+        if gone:
+            raise PolicyError(f"a rotation is due: {gone} left their users' device lists after epoch {record.epoch}")
         message_id = new_message_id() if message_id is None else message_id
         owner_id = self._owner.participant_id
         self._replay.reserve_seal(room_id, record.epoch, owner_id, message_id)
@@ -248,6 +283,16 @@ class KeyRing:
         if identity is None:
             identity = self._validated[entry.fingerprint] = entry.signer()
         return identity
+
+    def superseded_devices(self, room_id: str) -> list[str]:
+        """Devices of the room's latest epoch (as far as its roster is known) that a newer list of their user
+        removed or re-keyed: until a rotation, nothing is sealed to them."""
+        record = self._current(room_id)
+        cached = self._superseded.get((room_id, record.epoch))
+        if cached is None or cached[0] != self.users.generation:
+            cached = (self.users.generation, self.users.superseded(e.list_digest for e in record.roster.values()))
+            self._superseded[(room_id, record.epoch)] = cached
+        return cached[1]
 
     # -- views ---------------------------------------------------------------------------
 
@@ -309,5 +354,5 @@ def parse_input(data: Input) -> Parsed:
         raise FormatError("input", "must be the bytes of a bundle, slice, announcement, history bundle or member proof")
     parser = _PARSERS.get(bytes(data[:4]))
     if parser is None:
-        raise FormatError("magic", "not a version 2 bundle, slice, announcement, history bundle or member proof")
+        raise FormatError("magic", "not a version 3 bundle, slice, announcement, history bundle or member proof")
     return parser(bytes(data))

@@ -10,25 +10,28 @@ from __future__ import annotations
 
 import hmac
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from ..encoding import Reader, Writer, b64decode, b64encode, check_epoch, check_fields, check_id, get_int, get_str
-from ..errors import AuthenticationError, FormatError, InvalidKeyError, PolicyError
+from ..errors import AuthenticationError, FormatError, InvalidKeyError, PolicyError, UnauthorizedError
 from ..hazmat import curves, merkle
 from ..identity import Identity, PublicIdentity
 from ..keys import MAX_MESSAGES_PER_SENDER, RoomKey
+from ..users.device_list import DeviceList
+from ..users.user_key import UserPublicKey
 from .epoch import SOURCES, EpochRecord
 from .forks import ForkEvidence
 from .header import EpochHeader
 from .keyring import KeyRing
 from .members import MemberProof, RosterEntry
 
-VERSION = 2
+VERSION = 3
 U64_MAX = (1 << 64) - 1
 _FIELDS = ("v", "owner", "owner_fingerprint", "allow_unsigned", "replay_capacity", "live_epochs", "directory",
-           "anchors", "rooms", "replay", "forks")
+           "anchors", "rooms", "replay", "forks", "users", "lists")
 _RECORD = ("header", "signature", "authority", "rotator", "secret", "roster", "complete", "source", "messages",
-           "sealed")
+           "sealed", "rotator_lists")
 
 
 def _proof(proof: MemberProof | None) -> str | None:
@@ -44,6 +47,7 @@ def _dump_record(record: EpochRecord, owner_id: str) -> dict[str, Any]:
         "roster": [b64encode(e.write(Writer()).getvalue()) for _, e in sorted(record.roster.items())],
         "complete": record.complete, "source": record.source, "messages": record.messages,
         "sealed": 0 if record.key is None else record.key.sealed_count(owner_id),
+        "rotator_lists": [b64encode(d.digest) for d in record.rotator_lists],
     }
 
 
@@ -60,6 +64,8 @@ def keyring_to_plaintext(ring: KeyRing) -> dict[str, Any]:
                   for room in ring.rooms()},
         "replay": ring._replay.dump(),
         "forks": [e.to_dict() for room in sorted(ring._forks) for e in ring._forks[room]],
+        "users": [u.to_dict() for u in sorted(ring.users.users(), key=lambda u: u.user_id)],
+        "lists": [b64encode(d.raw) for _, d in sorted(ring.users.by_digest().items())],
     }
 
 
@@ -87,7 +93,21 @@ def _read_entry(text: Any) -> RosterEntry:
     return entry
 
 
-def _load_record(obj: Any, room_id: str, owner_id: str) -> EpochRecord:
+def _load_lists(ring: KeyRing, users: Any, lists: Any) -> None:
+    """Pinned user keys, then every held list, each verified again (a file edited without the passphrase
+    must not plant a device list its user never signed)."""
+    for item in users:
+        ring.users.pin(UserPublicKey.from_dict(item))
+    loaded = [DeviceList.from_bytes(b64decode(text, "lists")) for text in lists]
+    for device_list in loaded:
+        try:
+            device_list.verify(ring.users.pinned(device_list.user_id))
+        except (AuthenticationError, UnauthorizedError):
+            raise FormatError("lists", f"a device list of {device_list.user_id!r} does not verify") from None
+    ring.users.keep(sorted(loaded, key=lambda d: d.version))
+
+
+def _load_record(obj: Any, room_id: str, owner_id: str, held: Mapping[bytes, DeviceList]) -> EpochRecord:
     if not isinstance(obj, dict):
         raise FormatError("rooms.epoch", "must be an object")
     check_fields(obj, _RECORD)
@@ -107,9 +127,13 @@ def _load_record(obj: Any, room_id: str, owner_id: str) -> EpochRecord:
     if source not in SOURCES or not isinstance(obj["complete"], bool):
         raise FormatError("source", "unknown source or malformed completeness")
     signature = None if obj["signature"] is None else b64decode(obj["signature"], "signature", size=64)
+    try:
+        rotator_lists = tuple(held[b64decode(d, "rotator_lists", size=32)] for d in obj["rotator_lists"])
+    except KeyError:
+        raise FormatError("rotator_lists", "names a device list the key ring does not hold") from None
     record = EpochRecord(header, header_bytes, signature, _read_proof(obj["authority"], "authority"),
                          _read_proof(obj["rotator"], "rotator"), key, roster, obj["complete"], source,
-                         _count(obj, "messages", U64_MAX))
+                         _count(obj, "messages", U64_MAX), rotator_lists)
     _check_signed(record)
     return record
 
@@ -137,7 +161,7 @@ def _check_signed(record: EpochRecord) -> None:
 
 
 def _load_room(ring: KeyRing, room_id: str, records: Any) -> None:
-    loaded = [_load_record(r, room_id, ring.owner.participant_id) for r in records]
+    loaded = [_load_record(r, room_id, ring.owner.participant_id, ring.users.by_digest()) for r in records]
     epochs = [r.epoch for r in loaded]
     if not loaded or epochs != list(range(epochs[0], epochs[0] + len(epochs))):
         raise FormatError("rooms", "epochs must be a contiguous range")
@@ -177,6 +201,7 @@ def keyring_from_plaintext(obj: dict[str, Any], owner: Identity) -> KeyRing:
                 ring.add_identity(identity)
         for room, fingerprints in dict(obj["anchors"]).items():
             ring._anchors[check_id(room, "anchors")] = {b64decode(f, "anchors", size=32) for f in fingerprints}
+        _load_lists(ring, obj["users"], obj["lists"])
         for room, records in dict(obj["rooms"]).items():
             _load_room(ring, check_id(room, "rooms"), records)
         _load_replay(ring, obj["replay"])

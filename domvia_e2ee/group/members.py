@@ -17,7 +17,10 @@ from ..encoding import Reader, Writer, check_epoch, check_id
 from ..errors import FormatError
 from ..hazmat import merkle, xwing
 from ..identity import PublicIdentity, fingerprint_of
+from ..users.device_list import NO_LIST, DeviceList
+from ..users.user_key import device_user
 from ..wrap import WrapKem
+from .lists import read_lists, write_lists
 
 MAX_PROOF_FILE_BYTES: Final = 64 << 10
 
@@ -32,23 +35,31 @@ class RosterEntry:
     xwing: bytes
     wrapped_digest: bytes
     fingerprint: bytes
+    # The digest of the user's device list this device was taken from; NO_LIST for a participant
+    # that is not a user's device.
+    list_digest: bytes = NO_LIST
 
     @classmethod
     def make(cls, participant_id: str, x25519: bytes, ed25519: bytes, xwing_public: bytes,
-             wrapped_digest: bytes) -> RosterEntry:
+             wrapped_digest: bytes, list_digest: bytes = NO_LIST) -> RosterEntry:
         """An entry from raw keys, its fingerprint computed; the keys are not validated here."""
         fingerprint = fingerprint_of(participant_id, x25519, ed25519, xwing_public or None)
-        return cls(participant_id, x25519, ed25519, xwing_public, wrapped_digest, fingerprint)
+        return cls(participant_id, x25519, ed25519, xwing_public, wrapped_digest, fingerprint, list_digest)
 
     @classmethod
-    def of(cls, identity: PublicIdentity, wrapped_digest: bytes) -> RosterEntry:
+    def of(cls, identity: PublicIdentity, wrapped_digest: bytes, list_digest: bytes = NO_LIST) -> RosterEntry:
         """The entry of a public identity whose wrapped key has the SHA-256 digest ``wrapped_digest``."""
         return cls(identity.participant_id, identity.x25519, identity.ed25519, identity.xwing or b"",
-                   wrapped_digest, identity.fingerprint)
+                   wrapped_digest, identity.fingerprint, list_digest)
+
+    @property
+    def user_id(self) -> str | None:
+        """The user whose device this is, or None for a participant that is not a user's device."""
+        return None if self.list_digest == NO_LIST else device_user(self.participant_id)
 
     def leaf(self) -> bytes:
         """The entry's leaf hash in the member tree."""
-        return member_leaf(self.participant_id, self.fingerprint, self.wrapped_digest)
+        return member_leaf(self.participant_id, self.fingerprint, self.list_digest, self.wrapped_digest)
 
     def identity(self) -> PublicIdentity:
         """The member's public identity; raises InvalidKeyError (E_BAD_KEY) for an unusable key."""
@@ -62,7 +73,7 @@ class RosterEntry:
 
     def write_keys(self, w: Writer) -> Writer:
         """Writes the id and keys (not the wrapped-key digest) to ``w`` and returns it."""
-        return w.str8(self.participant_id).raw(self.x25519).raw(self.ed25519).bytes16(self.xwing)
+        return w.str8(self.participant_id).raw(self.x25519).raw(self.ed25519).bytes16(self.xwing).raw(self.list_digest)
 
     def write(self, w: Writer) -> Writer:
         """Writes the id, keys and wrapped-key digest to ``w`` and returns it."""
@@ -71,13 +82,14 @@ class RosterEntry:
     @classmethod
     def read(cls, r: Reader, field: str, kem: WrapKem | None) -> RosterEntry:
         """Reads what write() wrote. Raises FormatError (E_FORMAT) naming the field (as ``read_keys``)."""
-        participant_id, x25519, ed25519, pq = read_keys(r, field, kem)
-        return cls.make(participant_id, x25519, ed25519, pq, r.raw(32, f"{field}.wrapped_digest"))
+        participant_id, x25519, ed25519, pq, digest = read_keys(r, field, kem)
+        return cls.make(participant_id, x25519, ed25519, pq, r.raw(32, f"{field}.wrapped_digest"), digest)
 
 
-def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, bytes, bytes]:
-    """(id, X25519, Ed25519, X-Wing) as written by write_keys(), unvalidated. Raises FormatError (E_FORMAT)
-    naming the field: a bad id, truncation, an X-Wing key of another size (or none in an X-Wing epoch)."""
+def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, bytes, bytes, bytes]:
+    """(id, X25519, Ed25519, X-Wing, list digest) as written by write_keys(), unvalidated. Raises FormatError
+    (E_FORMAT) naming the field: a bad id, truncation, an X-Wing key of another size (or none in an X-Wing
+    epoch), a device list digest on an id that is not "user/name"."""
     participant_id = check_id(r.str8(f"{field}.id"), f"{field}.id")
     if r.remaining() >= 64:
         keys = r.raw(64, f"{field}.x25519")
@@ -87,12 +99,17 @@ def read_keys(r: Reader, field: str, kem: WrapKem | None) -> tuple[str, bytes, b
     pq = r.bytes16(f"{field}.xwing")
     if len(pq) not in (0, xwing.PUBLIC_KEY_SIZE) or (kem is WrapKem.MLKEM768_X25519 and not pq):
         raise FormatError(f"{field}.xwing", f"must be {xwing.PUBLIC_KEY_SIZE} bytes (or empty in a classic epoch)")
-    return participant_id, x25519, ed25519, pq
+    digest = r.raw(32, f"{field}.list_digest")
+    # An id with "/" is a user's device and nothing else: an admin cannot list a "bob/x" that bob's list lacks.
+    if (digest != NO_LIST) != ("/" in participant_id) or ("/" in participant_id and device_user(participant_id) is None):
+        raise FormatError(f"{field}.list_digest", "a user's device (id user/name) names its device list; nothing else does")
+    return participant_id, x25519, ed25519, pq, digest
 
 
-def member_leaf(participant_id: str, fingerprint: bytes, wrapped_digest: bytes) -> bytes:
-    """The member tree's leaf hash of (id, identity fingerprint, wrapped-key digest)."""
-    return merkle.leaf_hash(Writer().str8(participant_id).raw(fingerprint).raw(wrapped_digest).getvalue())
+def member_leaf(participant_id: str, fingerprint: bytes, list_digest: bytes, wrapped_digest: bytes) -> bytes:
+    """The member tree's leaf hash of (id, identity fingerprint, device list digest, wrapped-key digest)."""
+    return merkle.leaf_hash(Writer().str8(participant_id).raw(fingerprint).raw(list_digest).raw(wrapped_digest)
+                            .getvalue())
 
 
 @dataclass(frozen=True)
@@ -108,9 +125,9 @@ class Member:
         return self.entry.participant_id
 
     @classmethod
-    def make(cls, identity: PublicIdentity, wrapped: bytes) -> Member:
-        """The member entry of ``identity`` with its wrapped key."""
-        return cls(RosterEntry.of(identity, hashlib.sha256(wrapped).digest()), wrapped)
+    def make(cls, identity: PublicIdentity, wrapped: bytes, list_digest: bytes = NO_LIST) -> Member:
+        """The member entry of ``identity`` (a device of the list of digest ``list_digest``) with its wrapped key."""
+        return cls(RosterEntry.of(identity, hashlib.sha256(wrapped).digest(), list_digest), wrapped)
 
     def write(self, w: Writer) -> None:
         """Writes the id, keys and the wrapped key itself to ``w``."""
@@ -120,11 +137,12 @@ class Member:
     def read(cls, r: Reader, kem: WrapKem, field: str = "member") -> Member:
         """Reads a member entry of a ``kem`` epoch. Raises FormatError (E_FORMAT) naming the field, e.g. a
         wrapped key that is not ``kem.wrapped_size`` bytes."""
-        participant_id, x25519, ed25519, pq = read_keys(r, field, kem)
+        participant_id, x25519, ed25519, pq, digest = read_keys(r, field, kem)
         wrapped = r.bytes16(f"{field}.wrapped_key")
         if len(wrapped) != kem.wrapped_size:
             raise FormatError(f"{field}.wrapped_key", f"must be {kem.wrapped_size} bytes")
-        return cls(RosterEntry.make(participant_id, x25519, ed25519, pq, hashlib.sha256(wrapped).digest()), wrapped)
+        return cls(RosterEntry.make(participant_id, x25519, ed25519, pq, hashlib.sha256(wrapped).digest(), digest),
+                   wrapped)
 
 
 @dataclass(frozen=True)
@@ -178,10 +196,12 @@ class MemberProofFile:
     room_id: str
     epoch: int
     proof: MemberProof
+    lists: tuple[DeviceList, ...] = ()
 
     def to_bytes(self) -> bytes:
-        """The file's bytes: magic, room id, epoch, proof."""
-        return self.proof.write(Writer(labels.MAGIC_MEMBER_PROOF).str8(self.room_id).u32(self.epoch)).getvalue()
+        """The file's bytes: magic, room id, epoch, proof, the device list the proof's entry names."""
+        w = self.proof.write(Writer(labels.MAGIC_MEMBER_PROOF).str8(self.room_id).u32(self.epoch))
+        return write_lists(w, self.lists).getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MemberProofFile:
@@ -190,8 +210,9 @@ class MemberProofFile:
         room_id = check_id(r.str8("room_id"), "room_id")
         epoch = check_epoch(r.u32("epoch"))
         proof = MemberProof.read(r, "proof")
+        lists = read_lists(r, 1)
         r.end()
-        return cls(room_id, epoch, proof)
+        return cls(room_id, epoch, proof, lists)
 
 
 def open_reader(data: bytes, magic: bytes, what: str, limit: int) -> Reader:

@@ -24,6 +24,7 @@ from .header import NO_PREVIOUS, Admin, RoomPolicy
 from .history import HistoryBundle, SharedEpoch, build_history
 from .keyring import KeyRing
 from .members import MemberProof
+from .room_users import expand_users, stale_users, users_of
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Room:
             raise PolicyError(f"epoch {latest}: its key and full member list are needed: accept the full bundle")
         self.epoch, self._header = latest, record.header_bytes
         self.members: dict[str, PublicIdentity] = {i: e.identity() for i, e in record.roster.items()}
+        self.users: dict[str, bytes] = users_of(record)
 
     @property
     def _record(self) -> EpochRecord:
@@ -94,20 +96,24 @@ class Room:
 
     @classmethod
     def create(cls, keyring: KeyRing, room_id: str, members: Iterable[PublicIdentity] = (), *,
-               suite: Suite = DEFAULT_SUITE, kem: WrapKem = WrapKem.X25519, policy: RoomPolicy | None = None,
-               admins: Iterable[str] = (), progress: Progress | None = None) -> tuple[Room, Rotation]:
-        """A new room at epoch 1 whose creator is an admin (with the members named in admins).
-        Raises PolicyError (E_POLICY) for a room the key ring holds, a member whose pinned identity differs,
-        or admins who are not members (or not 1 to 32)."""
+               users: Iterable[str] = (), suite: Suite = DEFAULT_SUITE, kem: WrapKem = WrapKem.X25519,
+               policy: RoomPolicy | None = None, admins: Iterable[str] = (),
+               progress: Progress | None = None) -> tuple[Room, Rotation]:
+        """A new room at epoch 1 whose creator is an admin (with the members named in admins). ``users`` are
+        member users: every device on each one's newest held device list is a member. Raises PolicyError
+        (E_POLICY) for a room the key ring holds, a member whose pinned identity differs, a user whose list
+        or device identities are not held, or admins who are not members (or not 1 to 32)."""
         room_id = check_id(room_id, "room_id")
         owner = keyring.owner.public
+        devices, lists = expand_users(keyring, users)
         everyone = _check_pins(keyring, {m.participant_id: m for m in members} | {owner.participant_id: owner})
+        everyone |= devices
         if keyring.latest_epoch(room_id) is not None:
             raise PolicyError(f"room {room_id!r} is already held")
         key = RoomKey.generate(room_id=room_id, epoch=1, suite=Suite(suite))
         plan = Plan(NO_PREVIOUS, policy or RoomPolicy(), _admins(everyone, {owner.participant_id, *admins}))
         bundle = build_bundle(keyring.owner, key, list(everyone.values()), kem=WrapKem(kem),
-                              issued_at=int(time.time()), plan=plan, progress=progress)
+                              issued_at=int(time.time()), plan=plan, progress=progress, lists=lists)
         anchors = keyring.anchors(room_id)
         keyring.trust_admin(room_id, owner)  # its own anchor: the creator joins on its own epoch 1
         try:
@@ -136,6 +142,39 @@ class Room:
         return self._rotate(everyone, self._record.header.admins, joiners=joiners, share=share_history,
                             progress=progress)
 
+    def add_users(self, user_ids: Iterable[str], *, share_history: Sequence[int] = (),
+                  progress: Progress | None = None) -> Rotation:
+        """Adds member users (every device on each one's newest held list) and rotates; with share_history,
+        each of their devices gets a history bundle (as add()). Raises PolicyError (E_POLICY) for a user
+        already a member, or whose list or device identities are not held."""
+        self._sync()
+        joining = set(user_ids)
+        if joining & set(self.users):
+            raise PolicyError(f"already members: {sorted(joining & set(self.users))}")
+        devices, _ = expand_users(self.keyring, joining)
+        return self._rotate(self._bare(), self._record.header.admins, users=set(self.users) | joining,
+                            joiners=list(devices.values()), share=share_history, progress=progress)
+
+    def remove_users(self, user_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
+        """Removes member users, all their devices and their admin roles, and rotates. Raises PolicyError
+        (E_POLICY) for a user that is not a member, or the owner's own user."""
+        self._sync()
+        leaving = set(user_ids)
+        if leaving - set(self.users):
+            raise PolicyError(f"not member users: {sorted(leaving - set(self.users))}")
+        if self.keyring.owner.participant_id in self._devices_of(leaving):
+            raise PolicyError("the rotating device cannot remove its own user; hand the room to another admin")
+        return self._rotate(self._bare(), self._record.header.admins, users=set(self.users) - leaving,
+                            progress=progress)
+
+    def _bare(self) -> dict[str, PublicIdentity]:
+        """The members that are not users' devices."""
+        return {p: m for p, m in self.members.items() if p not in self._devices_of(self.users)}
+
+    def _devices_of(self, user_ids: Iterable[str]) -> set[str]:
+        wanted = set(user_ids)
+        return {p for p, e in self._record.roster.items() if e.user_id in wanted}
+
     def remove(self, participant_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
         """Removes members (and their admin role); always rotates, so they read nothing sealed afterwards.
         Raises PolicyError (E_POLICY) for the owner itself, an id that is not a member, or no admin left."""
@@ -143,24 +182,28 @@ class Room:
         leaving = set(participant_ids)
         if self.keyring.owner.participant_id in leaving:
             raise PolicyError("the rotating member cannot remove itself; hand the room to another admin")
+        devices = leaving & self._devices_of(self.users)
+        if devices:
+            raise PolicyError(f"users' devices leave through their users' device lists: {sorted(devices)}")
         unknown = leaving - set(self.members)
         if unknown:
             raise PolicyError(f"not members: {sorted(unknown)}")
         admins = tuple(a for a in self._record.header.admins if a[0] not in leaving)
-        return self._rotate({p: m for p, m in self.members.items() if p not in leaving}, admins, progress=progress)
+        return self._rotate({p: m for p, m in self._bare().items() if p not in leaving}, admins, progress=progress)
 
     def rotate(self, *, progress: Progress | None = None) -> Rotation:
-        """A new epoch with the same members, admins and policy. Raises PolicyError (E_POLICY) if the owner
-        is not an admin and the room's members may not rotate."""
+        """A new epoch with the same members, admins and policy, and each member user's newest device list:
+        the rotation that follows a device's addition, loss or new keys. Raises PolicyError (E_POLICY) if the
+        owner is not an admin and the room's members may not rotate."""
         self._sync()
-        return self._rotate(dict(self.members), self._record.header.admins, progress=progress)
+        return self._rotate(self._bare(), self._record.header.admins, progress=progress)
 
     def set_admins(self, admin_ids: Iterable[str], *, progress: Progress | None = None) -> Rotation:
         """Replaces the admin set (members only, 1 to 32) and rotates. Only an admin may. Raises PolicyError
         (E_POLICY) for admins who are not members or not 1 to 32, and refuses a non-admin's change (E_POLICY;
         UnauthorizedError, E_UNAUTHORIZED, where members may rotate)."""
         self._sync()
-        return self._rotate(dict(self.members), _admins(self.members, set(admin_ids)), progress=progress)
+        return self._rotate(self._bare(), _admins(self.members, set(admin_ids)), progress=progress)
 
     def change_policy(self, *, policy: RoomPolicy | None = None, suite: Suite | None = None,
                       kem: WrapKem | None = None, allow_downgrade: bool = False,
@@ -173,26 +216,33 @@ class Room:
         downgrade = self.kem is WrapKem.MLKEM768_X25519 and new_kem is WrapKem.X25519
         if downgrade and not allow_downgrade:
             raise PolicyError("going from X-Wing to classic wrapping is a downgrade: pass allow_downgrade=True")
-        return self._rotate(dict(self.members), self._record.header.admins, policy=policy,
+        return self._rotate(self._bare(), self._record.header.admins, policy=policy,
                             suite=suite, kem=new_kem, downgrade=downgrade, progress=progress)
 
     def rotation_due(self, now: float | None = None) -> tuple[str, ...]:
-        """The reasons a rotation is due now ("messages", "age"), or () if none."""
+        """The reasons a rotation is due now ("messages", "age", "devices": a member user's device list
+        changed), or () if none."""
         record = self.keyring.record(self.room_id, self.keyring.latest_epoch(self.room_id) or self.epoch)
         reasons = []
         if record.messages >= record.header.policy.max_messages:
             reasons.append("messages")
         if (now if now is not None else time.time()) - record.header.issued_at >= record.header.policy.max_age_seconds:
             reasons.append("age")
+        if stale_users(self.keyring, users_of(record)):
+            reasons.append("devices")
         return tuple(reasons)
 
-    def _rotate(self, members: dict[str, PublicIdentity], admins: tuple[Admin, ...], *,
+    def _rotate(self, bare: dict[str, PublicIdentity], admins: tuple[Admin, ...], *, users: set[str] | None = None,
                 joiners: Sequence[PublicIdentity] = (), share: Sequence[int] = (), policy: RoomPolicy | None = None,
                 suite: Suite | None = None, kem: WrapKem | None = None, downgrade: bool = False,
                 progress: Progress | None = None) -> Rotation:
         """Everything that can fail is built first; the key ring's acceptance of the bundle is the
-        commit point, and the room follows it, so a failure leaves the old epoch in force."""
+        commit point, and the room follows it, so a failure leaves the old epoch in force. Member users
+        stand for the devices of their newest held lists; admin devices no longer listed lose the role."""
         owner = self.keyring.owner
+        devices, lists = expand_users(self.keyring, self.users if users is None else users)
+        members = bare | devices
+        admins = tuple(a for a in admins if a[0] in members and a[1] == members[a[0]].fingerprint)
         if owner.participant_id not in members:
             raise PolicyError("the rotating member must stay a member")
         previous = self._record
@@ -202,14 +252,15 @@ class Room:
         key = RoomKey.generate(room_id=self.room_id, epoch=self.epoch + 1, suite=header.suite if suite is None else suite)
         shared = self._share_plan(set(share), key.epoch)
         bundle = build_bundle(owner, key, list(members.values()), kem=header.kem if kem is None else kem,
-                              issued_at=int(time.time()), plan=plan, progress=progress)
+                              issued_at=int(time.time()), plan=plan, progress=progress, lists=lists)
         history = {j.participant_id: build_history(owner, j, shared, room_id=self.room_id, anchor_epoch=key.epoch,
                                                    kem=bundle.header.kem, issued_at=int(time.time()),
                                                    sharer_proof=bundle.proof_for(owner.participant_id))
                    for j in joiners} if share else {}
         self.keyring.accept(bundle)
-        self.epoch, self.members, self._header = key.epoch, members, bundle.header.to_bytes()
-        _pin(self.keyring, members.values())
+        self._header = b""
+        self._sync()
+        _pin(self.keyring, bare.values())
         return Rotation(bundle, history)
 
     def _authority(self, previous: EpochRecord) -> MemberProof | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import (
     AuthenticationError, DowngradeError, ForkError, FormatError, GapError, NotRecipientError, StaleEpochError,
@@ -22,7 +22,9 @@ from .bundle import Announcement, Bundle, SignedHeader, Slice
 from .epoch import EpochRecord
 from .forks import ForkEvidence
 from .header import EpochHeader, Flag
-from .members import Member, MemberProof, RosterEntry
+from ..users.device_list import DeviceList
+from .lists import UserState, check_complete, check_lists, check_no_rollback, lists_for
+from .members import Member, MemberProof, MemberProofFile, RosterEntry
 
 Epochs = Mapping[int, EpochRecord]
 Delivery = Bundle | Slice | Announcement
@@ -35,6 +37,7 @@ class Decision:
 
     kind: str
     record: EpochRecord
+    lists: dict[bytes, DeviceList] = field(default_factory=dict)
 
 
 def rotator_of(item: Delivery) -> tuple[RosterEntry, MemberProof]:
@@ -69,6 +72,18 @@ def check_tree(item: Delivery) -> None:
         ok = item.rotator.verifies(header.member_count, header.root)
     if not ok:
         raise AuthenticationError()
+
+
+def check_item_lists(item: Delivery, users: UserState) -> dict[bytes, DeviceList]:
+    """Step 4b: the device lists of the entries the structure carries (spec/users.md). Raises E_FORMAT,
+    E_AUTH or E_UNAUTHORIZED."""
+    if isinstance(item, Bundle):
+        entries = [m.entry for m in item.members]
+        lists = check_lists(entries, item.lists, users)
+        check_complete(entries, lists)
+        return lists
+    carried = [item.rotator.entry] + ([item.member.entry] if isinstance(item, Slice) else [])
+    return check_lists(carried, item.lists, users)
 
 
 def was_member(previous: EpochRecord, who: RosterEntry, authority: MemberProof | None) -> bool:
@@ -141,22 +156,25 @@ def announce(item: Delivery) -> bytes:
     return Announcement(item.signed, item.rotator).to_bytes()
 
 
-def accept_delivery(owner: Identity, item: Delivery, held: Epochs, anchors: set[bytes]) -> Decision:
+def accept_delivery(owner: Identity, item: Delivery, held: Epochs, anchors: set[bytes],
+                    users: UserState | None = None) -> Decision:
     """Steps 2 to 9 of spec/bundle.md for one bundle, slice or announcement: the Decision to commit.
     Raises GapError (E_GAP) for an epoch past the next one, StaleEpochError (E_STALE) for one before the
     first held or already held, ForkError (E_FORK) for a header not building on the chain or another
     header of a held epoch, and what the steps raise (E_FORMAT, E_AUTH, E_BAD_KEY, E_UNAUTHORIZED,
-    E_DOWNGRADE, E_NOT_RECIPIENT)."""
+    E_DOWNGRADE, E_NOT_RECIPIENT, E_ROLLBACK)."""
     header = item.header
+    users = users or UserState()
     rotator, rotator_proof = rotator_of(item)
     check_signature(item.signed, rotator)
     check_tree(item)
+    lists = check_item_lists(item, users)
     if not held:
         authorise_join(header, rotator, anchors)
-        return _receive(owner, item, rotator_proof, joining=True)
+        return _receive(owner, item, rotator_proof, lists, joining=True)
     first, latest = min(held), max(held)
     if first <= header.epoch <= latest:
-        return _again(owner, item, rotator, held)
+        return _again(owner, item, rotator, held, lists)
     if header.epoch > latest + 1:
         raise GapError(f"epochs {latest + 1} to {header.epoch - 1} are missing: fetch them first")
     if header.epoch < first:
@@ -167,22 +185,24 @@ def accept_delivery(owner: Identity, item: Delivery, held: Epochs, anchors: set[
         raise ForkError(ForkEvidence(header.room_id, header.epoch, "chain", previous.announcement() or b"",
                                      announce(item)))
     check_downgrade(header, previous.header)
-    return _receive(owner, item, rotator_proof, joining=False)
+    check_no_rollback(lists, previous.roster.values(), {**users.held, **lists})
+    return _receive(owner, item, rotator_proof, lists, joining=False)
 
 
-def _again(owner: Identity, item: Delivery, rotator: RosterEntry, held: Epochs) -> Decision:
+def _again(owner: Identity, item: Delivery, rotator: RosterEntry, held: Epochs,
+           lists: dict[bytes, DeviceList]) -> Decision:
     """A delivery for a held epoch: a replay, something the held epoch lacks, or a fork."""
     mine = held[item.header.epoch]
     if not hmac.compare_digest(mine.header_bytes, item.header.to_bytes()):
         raise fork_or_unauthorised(item, rotator, held, mine)
     if mine.key is None and not isinstance(item, Announcement) and _lists(owner, item):
-        decision = _receive(owner, item, mine.rotator or rotator_of(item)[1], joining=False)
+        decision = _receive(owner, item, mine.rotator or rotator_of(item)[1], lists, joining=False)
         decision.record.messages = mine.messages
         if mine.complete and not decision.record.complete:
             decision.record.roster, decision.record.complete = mine.roster, True
         return decision
     if isinstance(item, Bundle) and not mine.complete:
-        return Decision("roster", _with_roster(mine, item))
+        return Decision("roster", _with_roster(mine, item), lists)
     raise StaleEpochError(f"epoch {item.header.epoch} is already held")
 
 
@@ -194,7 +214,7 @@ def _lists(owner: Identity, item: Bundle | Slice) -> bool:
 
 def _with_roster(mine: EpochRecord, bundle: Bundle) -> EpochRecord:
     return EpochRecord(mine.header, mine.header_bytes, mine.signature, mine.authority, mine.rotator, mine.key,
-                       roster_of(bundle), True, mine.source, mine.messages)
+                       roster_of(bundle), True, mine.source, mine.messages, mine.rotator_lists)
 
 
 def roster_of(bundle: Bundle) -> dict[str, RosterEntry]:
@@ -202,7 +222,8 @@ def roster_of(bundle: Bundle) -> dict[str, RosterEntry]:
     return {m.participant_id: m.entry for m in bundle.members}
 
 
-def _receive(owner: Identity, item: Delivery, rotator_proof: MemberProof, *, joining: bool) -> Decision:
+def _receive(owner: Identity, item: Delivery, rotator_proof: MemberProof, lists: dict[bytes, DeviceList], *,
+             joining: bool) -> Decision:
     """Steps 7 to 9: P's own entry, its key, and the record to commit."""
     header = item.header
     mine = _own_member(owner, item, joining)
@@ -215,8 +236,8 @@ def _receive(owner: Identity, item: Delivery, rotator_proof: MemberProof, *, joi
             roster[owner.participant_id] = mine.entry
         complete, kind = False, "slice" if isinstance(item, Slice) else "link"
     record = EpochRecord(header, header.to_bytes(), item.signed.signature, item.signed.authority, rotator_proof,
-                         key, roster, complete, kind)
-    return Decision(kind, record)
+                         key, roster, complete, kind, 0, lists_for([rotator_proof.entry], lists))
+    return Decision(kind, record, lists)
 
 
 def _own_member(owner: Identity, item: Delivery, joining: bool) -> Member | None:
@@ -250,13 +271,16 @@ def _unwrap(owner: Identity, header: EpochHeader, wrapped: bytes) -> RoomKey:
                   key_id=header.key_id)
 
 
-def accept_member_proof(proof: MemberProof, record: EpochRecord) -> RosterEntry:
-    """A sender's proof for a held epoch: what it adds to the roster (spec/bundle.md, last paragraph).
-    Raises AuthenticationError (E_AUTH) for a proof that does not verify against the epoch's root, or
-    that lists a known member with another fingerprint."""
+def accept_member_proof(item: MemberProofFile, record: EpochRecord,
+                        users: UserState) -> tuple[RosterEntry, dict[bytes, DeviceList]]:
+    """A sender's proof for a held epoch: what it adds to the roster (spec/bundle.md, last paragraph) and
+    the device list it names. Raises AuthenticationError (E_AUTH) for a proof that does not verify against
+    the epoch's root, or that lists a known member with another fingerprint; E_FORMAT, E_AUTH or
+    E_UNAUTHORIZED for its device list."""
+    proof = item.proof
     if not proof.verifies(record.header.member_count, record.header.root):
         raise AuthenticationError()
     listed = record.member(proof.entry.participant_id)
     if listed is not None and not hmac.compare_digest(listed.fingerprint, proof.entry.fingerprint):
         raise AuthenticationError()
-    return proof.entry
+    return proof.entry, check_lists([proof.entry], item.lists, users)

@@ -48,9 +48,9 @@ def test_tampered_truncated_and_foreign_bundles(world: World) -> None:
     flipped[40] ^= 1
     cases = {"flipped.bin": (bytes(flipped), "flipped.bin: rejected: authentication failed"),
              "short.bin": (good[:60], "short.bin: not a bundle: previous epoch's hash (previous): truncated"),
-             "text.bin": (b"hello", "text.bin: not a bundle: magic bytes (magic): not a version 2 bundle, slice, announcement, "
+             "text.bin": (b"hello", "text.bin: not a bundle: magic bytes (magic): not a version 3 bundle, slice, announcement, "
                                     "history bundle or member proof"),
-             "v1.bin": (b"DVB\x01" + good[4:], "v1.bin: not a bundle: magic bytes (magic): not a version 2 bundle, slice, "
+             "v1.bin": (b"DVB\x01" + good[4:], "v1.bin: not a bundle: magic bytes (magic): not a version 3 bundle, slice, "
                                                "announcement, history bundle or member proof")}
     for name, (data, message) in cases.items():
         cli.path(name).write_bytes(data)
