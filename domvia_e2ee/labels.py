@@ -1,7 +1,7 @@
 """Every label, info string and magic number, in one place.
 
-Messages, wraps, attachments and key files are format version 1; the group-state structures
-(bundles, slices, announcements, member proofs, history bundles) are format version 2.
+Messages, wraps and key files are format version 1; the group-state structures (bundles, slices,
+announcements, member proofs, history bundles) and attachments are format version 2.
 
 The spec (spec/labels.md) lists the same bytes; tests/test_labels.py keeps the two in step.
 A label is never reused for a second purpose: that is the domain separation between
@@ -14,6 +14,7 @@ from typing import Final
 
 FORMAT_VERSION: Final = 1
 GROUP_FORMAT_VERSION: Final = 2
+ATTACHMENT_FORMAT_VERSION: Final = 2
 
 # Binary magics: "DV", one type letter, the format version.
 MAGIC_MESSAGE: Final = b"DVM\x01"
@@ -22,7 +23,7 @@ MAGIC_SLICE: Final = b"DVS\x02"
 MAGIC_EPOCH: Final = b"DVE\x02"
 MAGIC_MEMBER_PROOF: Final = b"DVP\x02"
 MAGIC_HISTORY: Final = b"DVH\x02"
-MAGIC_ATTACHMENT: Final = b"DVA\x01"
+MAGIC_ATTACHMENT: Final = b"DVA\x02"
 
 # Room key schedule (HKDF-SHA256).
 ROOM_KEY_SALT: Final = b"domvia-e2ee/v1 room-key"
@@ -50,9 +51,14 @@ TREE_NODE: Final = b"\x01"
 # Identities.
 FINGERPRINT: Final = b"domvia-e2ee/v1 fingerprint"
 
-# Attachments (STREAM). One HKDF-Expand gives the payload key and the header commitment;
-# chunks carry no associated data because the key already binds the whole header.
-INFO_ATTACHMENT_KEY: Final = b"domvia-e2ee/v1 attachment-key"
+# Attachments (STREAM, format version 2). One HKDF-Expand gives the payload key and the header
+# commitment; chunks carry no associated data because the key already binds the whole header.
+INFO_ATTACHMENT_KEY: Final = b"domvia-e2ee/v2 attachment-key"
+# The chunk tree (BLAKE3, RFC 9162 shape): a leaf per encrypted chunk, interior nodes, and the root
+# the reference carries, which also binds the header.
+ATTACHMENT_LEAF: Final = b"domvia-e2ee/v2 attachment-leaf"
+ATTACHMENT_NODE: Final = b"domvia-e2ee/v2 attachment-node"
+ATTACHMENT_ROOT: Final = b"domvia-e2ee/v2 attachment-root"
 # Content type of the sealed chat message that carries an attachment reference.
 CONTENT_TYPE_ATTACHMENT: Final = "application/vnd.domvia.attachment+json"
 
