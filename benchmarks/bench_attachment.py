@@ -6,8 +6,11 @@ peak RSS in a fresh process.
     python -m benchmarks.bench_attachment rss seal|open N  one fresh process: {"baseline_kib", "peak_kib"}
 
 Floors: `floor.attachment.aesgcm.SIZE` is AESGCM.encrypt over the same chunks (what STREAM must at least
-do); `floor.attachment.aesgcm-sha256.SIZE` adds SHA-256 of the ciphertext, which the reference's digest
-of the whole blob requires (what this format must at least do). Source data is 16 fixed random 64 KiB
+do); `floor.attachment.aesgcm-blake3.SIZE` adds a BLAKE3 leaf per encrypted chunk, which the reference's
+chunk tree requires (what this format must at least do); `floor.attachment.aesgcm-sha256.SIZE` and
+`...aesgcm-sha256-per-chunk.SIZE` are the alternatives measured for the hash choice (spec/attachment.md).
+
+    python -m benchmarks.bench_attachment ratios [MiB]   seal/open vs raw AES-GCM in one run, as ratios Source data is 16 fixed random 64 KiB
 blocks cycled, so every contender reads the same bytes and generating them costs nothing.
 """
 
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from blake3 import blake3
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from benchmarks._shared import run_rounds, tag
@@ -89,17 +93,35 @@ def test_floor_aesgcm_sha256(benchmark: Any, size_name: str) -> None:
     run_rounds(benchmark, run, rounds=rounds_for(size))
 
 
+@pytest.mark.parametrize("size_name", SIZES)
+@pytest.mark.parametrize("hash_name", ["blake3", "sha256-per-chunk"])
+def test_floor_aesgcm_chunk_hash(benchmark: Any, size_name: str, hash_name: str) -> None:
+    size = SIZES[size_name]
+    aes, nonce, leaf = AESGCM(os.urandom(32)), bytes(12), CHUNK_HASHES[hash_name]
+    tag(benchmark, f"floor.attachment.aesgcm-{hash_name}.{size_name}",
+        label(size_name, f"raw AESGCM.encrypt + {hash_name} of each encrypted chunk"), section=SECTION, nbytes=size)
+
+    def run() -> None:
+        for chunk in generated(size):
+            leaf(aes.encrypt(nonce, chunk, None))
+
+    run_rounds(benchmark, run, rounds=rounds_for(size))
+
+
+CHUNK_HASHES = {"blake3": lambda data: blake3(data).digest(), "sha256-per-chunk": lambda data: hashlib.sha256(data).digest()}
+
+
 # -- domvia ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("suite", [Suite.AES_256_GCM, Suite.XCHACHA20_POLY1305], ids=["aes", "xchacha"])
 @pytest.mark.parametrize("size_name", SIZES)
 def test_seal(benchmark: Any, size_name: str, suite: Suite) -> None:
-    """The whole seal: chunking, STREAM, SHA-256 of the blob, the reference."""
+    """The whole seal: chunking, STREAM, the chunk tree (BLAKE3), the reference."""
     size = SIZES[size_name]
-    floor = [f"floor.attachment.aesgcm.{size_name}"]
+    floor = [f"floor.attachment.aesgcm.{size_name}", f"floor.attachment.aesgcm-blake3.{size_name}"]
     tag(benchmark, f"domvia.attachment.seal.{suite.label}.{size_name}",
-        label(size_name, f"seal_stream {suite.label}, 64 KiB chunks (STREAM + SHA-256 of the blob)"),
+        label(size_name, f"seal_stream {suite.label}, 64 KiB chunks (STREAM + chunk tree)"),
         section=SECTION, nbytes=size, floor=floor)
 
     def run() -> AttachmentReference:
@@ -136,7 +158,7 @@ def sealed_64mib() -> tuple[AttachmentReference, list[bytes]]:
 
 
 def test_open_64mib(benchmark: Any, sealed_64mib: tuple[AttachmentReference, list[bytes]]) -> None:
-    """The whole open: STREAM, lengths, SHA-256 of the blob, final chunk released last. Blob in memory."""
+    """The whole open: STREAM, lengths, the chunk tree and root, final chunk released last. Blob in memory."""
     reference, pieces = sealed_64mib
     tag(benchmark, "domvia.attachment.open.A256GCM.64MiB", "open_stream A256GCM, 64 MiB blob held in 64 KiB pieces",
         section=SECTION, nbytes=reference.size, floor=["floor.attachment.aesgcm-decrypt.64MiB"])
@@ -296,3 +318,43 @@ def _then(pieces: Iterator[bytes], encryptor: AttachmentEncryptor) -> Iterator[b
 
 if __name__ == "__main__" and sys.argv[1:2] == ["rss"]:
     print(json.dumps(_rss_child(sys.argv[2], int(sys.argv[3]))))
+
+
+def ratios(size: int) -> dict[str, float]:
+    """Best of 3 seconds per GiB, in one run: raw AES-GCM, the hash alternatives, domvia seal and open."""
+    import time
+
+    aes, nonce = AESGCM(os.urandom(32)), bytes(12)
+    sealed = seal_stream(generated(size))
+    blob = list(sealed)
+
+    def best(work: Any) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - start)
+        return min(times) * (1 << 30) / size
+
+    def raw(leaf: Any = None) -> None:
+        for chunk in generated(size):
+            sealed_chunk = aes.encrypt(nonce, chunk, None)
+            if leaf is not None:
+                leaf(sealed_chunk)
+
+    def seal() -> None:
+        for _ in seal_stream(generated(size)):
+            pass
+
+    def open_() -> None:
+        for _ in open_stream(sealed.reference, blob):
+            pass
+
+    out = {"aesgcm": best(raw), **{f"aesgcm+{name}": best(lambda h=h: raw(h)) for name, h in CHUNK_HASHES.items()},
+           "seal": best(seal), "open": best(open_)}
+    return out | {"seal/aesgcm": out["seal"] / out["aesgcm"], "open/aesgcm": out["open"] / out["aesgcm"]}
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["ratios"]:
+    for name, value in ratios(int(sys.argv[2] if len(sys.argv) > 2 else 256) << 20).items():
+        print(f"{name:24s} {value:6.2f}" + ("x" if "/" in name else " s/GiB"))

@@ -1,9 +1,10 @@
 """Opening an attachment (spec/attachment.md): every chunk is authenticated before its plaintext is
-released; the final chunk only after the last-chunk flag, the size and the digest of the whole blob."""
+released; a whole-blob reader checks each frame's tree hashes as it goes and releases the final chunk only
+after the last-chunk flag, the size and the root; a random-access reader checks the chunk's inclusion
+proof against the root before releasing it."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterator
 
@@ -12,88 +13,115 @@ from .attachment_io import Progress, Source, Writable, _Source
 from .attachment_stream import (
     HEADER_SIZE, StreamKey,
 )
+from .attachment_tree import HASH_SIZE, TreeBuilder, proof_matches, leaf_hash
 from .errors import AuthenticationError, DomviaError
 
 class _ChunkOpener:
     """The header checked against the reference (E_FORMAT if malformed, E_AUTH if it is another blob's);
     opens any chunk by index, its length and last-chunk flag fixed by the reference's size."""
 
-    __slots__ = ("_count", "_key", "reference")
+    __slots__ = ("_count", "_key", "header", "reference")
 
     def __init__(self, reference: AttachmentReference, header: bytes) -> None:
         key = StreamKey.open_header(reference.file_key, header)
         if key.header.suite != reference.suite or key.chunk_size != reference.chunk_size:
             raise AuthenticationError()
         self.reference = reference
+        self.header = header
         self._key = key
         self._count = reference.chunk_count
 
-    def open(self, index: int, chunk: bytes) -> bytes:
+    def decrypt(self, index: int, chunk: bytes) -> bytes:
+        """Chunk `index` authenticated by its AEAD alone (a whole-blob reader checks the tree as it goes)."""
         if len(chunk) != self.reference.chunk_span(index)[1]:
             raise AuthenticationError()
         return self._key.open_chunk(index, chunk, index == self._count - 1)
 
+    def open(self, index: int, chunk: bytes, proof: bytes) -> bytes:
+        """Chunk `index`, authenticated, then checked against the reference's root with its inclusion proof."""
+        plaintext = self.decrypt(index, chunk)
+        self._check_inclusion(index, chunk, _split_proof(proof, len(self.reference.proof_offsets(index))))
+        return plaintext
 
-def open_chunk(reference: AttachmentReference, header: bytes, index: int, chunk: bytes) -> bytes:
-    """Random access: the plaintext of chunk `index`, from the 70-byte header and that chunk's bytes
-    (the range reference.chunk_span(index) of the blob). Authenticates the chunk, its position and,
-    for the final chunk, that it is final; it cannot check the digest of the whole blob.
+    def _check_inclusion(self, index: int, chunk: bytes, proof: list[bytes]) -> None:
+        if not proof_matches(leaf_hash(chunk), index, self._count, proof, self.header, self.reference.root):
+            raise AuthenticationError()
+
+
+def _split_proof(proof: bytes, count: int) -> list[bytes]:
+    """The proof's 32-byte hashes; E_AUTH unless it has exactly `count` (its length is fixed by the reference)."""
+    if len(proof) != HASH_SIZE * count:
+        raise AuthenticationError()
+    return [proof[at : at + HASH_SIZE] for at in range(0, len(proof), HASH_SIZE)]
+
+
+def open_chunk(reference: AttachmentReference, header: bytes, index: int, chunk: bytes, proof: bytes) -> bytes:
+    """Random access: the plaintext of chunk `index`, from the 70-byte header, that chunk's bytes (the range
+    reference.chunk_span(index) of the blob) and its inclusion proof (the 32-byte hashes at
+    reference.proof_offsets(index), concatenated). Authenticates the chunk, its position, for the final
+    chunk that it is final, and that it is the chunk the sender sealed under this reference.
 
     Raises `FormatError` (E_FORMAT) when the header is malformed, `AuthenticationError` (E_AUTH) when it
-    belongs to another blob or key, or when the chunk does not authenticate
-    at `index` (including a wrong length); `FormatError` (E_FORMAT) when there is no chunk `index`.
+    belongs to another blob or key, or when the chunk does not authenticate at `index` or is not in the
+    reference's tree (including a wrong chunk or proof length); `FormatError` (E_FORMAT) when there is
+    no chunk `index`.
     """
-    return _ChunkOpener(reference, bytes(header)).open(index, bytes(chunk))
+    return _ChunkOpener(reference, bytes(header)).open(index, bytes(chunk), bytes(proof))
 
 
 class _Opener:
-    """Opens a whole blob in order and checks its SHA-256 against the reference before the final chunk."""
+    """Opens a whole blob in order, checking each frame's tree hashes, and the root before the final chunk."""
 
-    __slots__ = ("_chunks", "_digest", "_failed", "_index", "reference")
+    __slots__ = ("_chunks", "_failed", "_index", "_tree", "reference")
 
     def __init__(self, reference: AttachmentReference) -> None:
         self.reference = reference
         self._chunks: _ChunkOpener | None = None
-        self._digest = hashlib.sha256()
+        self._tree = TreeBuilder()
         self._index = 0
         self._failed = False
 
     @property
     def next_length(self) -> int:
-        """How many bytes the next step consumes: the header, then each chunk; 0 once all are opened."""
+        """How many bytes the next step consumes: the header, then each frame; 0 once all are opened."""
         if self._chunks is None:
             return HEADER_SIZE
         if self._index == self.reference.chunk_count:
             return 0
-        return self.reference.chunk_span(self._index)[1]
+        return self.reference.frame_length(self._index)
 
     def step(self, data: bytes) -> bytes:
-        """Consumes the header (returns b"") or the next chunk (returns its plaintext).
+        """Consumes the header (returns b"") or the next frame (returns its chunk's plaintext).
         Before releasing the final chunk's plaintext, call finish()."""
         if self._failed:
             raise AuthenticationError()
         try:
-            plaintext = self._open(data)
+            return self._open(data)
         except DomviaError:
             self._failed = True
             raise
-        self._digest.update(data)
-        return plaintext
 
     def _open(self, data: bytes) -> bytes:
         if self._chunks is None:
             self._chunks = _ChunkOpener(self.reference, data)
             return b""
-        if self._index == self.reference.chunk_count:
+        if self._index == self.reference.chunk_count or len(data) != self.next_length:
             raise AuthenticationError()
-        plaintext = self._chunks.open(self._index, data)
+        length = self.reference.chunk_span(self._index)[1]
+        plaintext = self._chunks.decrypt(self._index, data[:length])
+        self._check_frame_hashes(data[:length], data[length:])
         self._index += 1
         return plaintext
 
+    def _check_frame_hashes(self, chunk: bytes, stored: bytes) -> None:
+        """The leaf and nodes stored after a chunk are the ones the chunks so far give."""
+        if not hmac.compare_digest(self._tree.add(chunk), stored):
+            raise AuthenticationError()
+
     def finish(self, trailing: bytes) -> None:
-        """All chunks opened, nothing after them, and the blob is the one the reference hashed."""
-        digest = self._digest.digest()
-        if self._failed or trailing or self.next_length or not hmac.compare_digest(digest, self.reference.sha256):
+        """All frames opened, nothing after them, and the tree is the one the reference's root names."""
+        if self._failed or trailing or self.next_length or self._chunks is None or not hmac.compare_digest(
+                self._tree.root(self._chunks.header), self.reference.root):
             self._failed = True
             raise AuthenticationError()
 
@@ -103,13 +131,13 @@ class AttachmentDecryptor:
 
     update() returns the plaintext of chunks already authenticated and known not to be the final one,
     in order. finalize() returns the final chunk only after the last-chunk flag, the exact length and
-    the SHA-256 of the whole blob have been checked. Until finalize() returns, what was released is an
+    the root of the chunk tree have been checked. Until finalize() returns, what was released is an
     authentic prefix of the attachment, not the attachment: hold it back or be ready to discard it.
     After any error every call raises AuthenticationError.
 
     Errors: `FormatError` (E_FORMAT) for a malformed header; `AuthenticationError` (E_AUTH) for a
     header of another blob, a chunk that does not authenticate, bytes after the final chunk, a
-    truncated blob (at finalize()) or a digest that does not match the reference.
+    truncated blob (at finalize()) or a tree that does not match the reference's root.
     """
 
     def __init__(self, reference: AttachmentReference) -> None:
@@ -134,7 +162,7 @@ class AttachmentDecryptor:
         """The final chunk's plaintext, once the whole blob is verified.
 
         Raises `AuthenticationError` (E_AUTH) when the blob is truncated, extended or not the one
-        the reference's SHA-256 describes.
+        the reference's root describes.
         """
         final = self._steps(final=True)
         self._opener.finish(bytes(self._buffer))
@@ -156,13 +184,13 @@ def open_stream(reference: AttachmentReference, source: Source, *,
     """Decrypts the blob from a binary file, a pipe or an iterable of byte strings, one chunk at a time.
 
     Yields the plaintext of each chunk once it is authenticated; the final chunk only after the blob's
-    length, last-chunk flag and SHA-256 are checked. A consumer that stops at an exception has received
+    length, last-chunk flag and root are checked. A consumer that stops at an exception has received
     an authentic prefix, not the attachment (spec/attachment.md, "What a streaming reader sees").
     progress, if given, is called with the number of plaintext bytes released so far.
 
     Raises, while iterating, `FormatError` (E_FORMAT) when the header is malformed, `AuthenticationError` (E_AUTH) when it
     belongs to another blob or key, or
-    when a chunk does not authenticate, the blob is truncated or extended, or its SHA-256 differs.
+    when a chunk does not authenticate, the blob is truncated or extended, or its tree does not match the root.
     """
     opener, data, done = _Opener(reference), _Source(source), 0
     opener.step(data.take(HEADER_SIZE))

@@ -1,18 +1,17 @@
-"""Random access to an attachment: a seekable file over a seekable blob, one authenticated chunk at a time."""
+"""Random access to an attachment: a seekable file over a seekable blob, one verified chunk at a time."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 from typing import TYPE_CHECKING
 
 from .attachment_reference import AttachmentReference
 from .attachment_io import _Source
-from .attachment_open import _ChunkOpener
+from .attachment_open import _ChunkOpener, _Opener
 from .attachment_stream import (
     HEADER_SIZE,
 )
+from .attachment_tree import HASH_SIZE
 from .errors import AuthenticationError
 
 if TYPE_CHECKING:
@@ -24,8 +23,9 @@ class AttachmentReader(io.RawIOBase):
     on demand: a video player can seek without reading what comes before.
 
     Opening checks the header and that the blob has exactly the length the reference implies; each
-    read authenticates the chunks it touches, their positions and the final chunk's flag. It does not
-    hash the whole blob: call verify() for that (reading the blob once).
+    read authenticates the chunks it touches, their positions and the final chunk's flag, and checks
+    each against the reference's root with its inclusion proof (O(log n) hashes of 32 bytes read from
+    the blob's tree) before releasing its plaintext. verify() checks the whole blob's tree.
 
     The constructor raises `FormatError` (E_FORMAT) when the header is malformed, `AuthenticationError` (E_AUTH) when it
     belongs to another blob or key, or
@@ -82,25 +82,32 @@ class AttachmentReader(io.RawIOBase):
         return filled
 
     def read_chunk(self, index: int) -> bytes:
-        """The plaintext of chunk `index`, authenticated. The last chunk read is kept for the next read.
+        """The plaintext of chunk `index`, authenticated and checked against the reference's root with its
+        inclusion proof. The last chunk read is kept for the next read.
 
         Raises `FormatError` (E_FORMAT) when there is no chunk `index`, `AuthenticationError` (E_AUTH)
-        when it does not authenticate.
+        when it does not authenticate or is not the chunk the reference's tree holds at `index`.
         """
         if self._cached[0] != index:
             offset, length = self._reference.chunk_span(index)
             self._blob.seek(offset)
-            self._cached = (index, self._chunks.open(index, _read_exact(self._blob, length)))
+            chunk = _read_exact(self._blob, length)
+            proof = b"".join(self._read_at(at, HASH_SIZE) for at in self._reference.proof_offsets(index))
+            self._cached = (index, self._chunks.open(index, chunk, proof))
         return self._cached[1]
 
+    def _read_at(self, offset: int, size: int) -> bytes:
+        self._blob.seek(offset)
+        return _read_exact(self._blob, size)
+
     def verify(self) -> None:
-        """Hashes the whole blob and checks it against the reference's SHA-256 (E_AUTH if not)."""
+        """Reads the whole blob once, opening every frame and checking its tree hashes, and the tree
+        against the reference's root (E_AUTH if not). Holds one chunk at a time."""
         self._blob.seek(0)
-        digest = hashlib.sha256()
-        while piece := _read_exact(self._blob, 1 << 20):
-            digest.update(piece)
-        if not hmac.compare_digest(digest.digest(), self._reference.sha256):
-            raise AuthenticationError()
+        opener = _Opener(self._reference)
+        while need := opener.next_length:
+            opener.step(_read_exact(self._blob, need))
+        opener.finish(_read_exact(self._blob, 1))
 
 
 def _read_exact(blob: io.RawIOBase | io.BufferedIOBase, size: int) -> bytes:

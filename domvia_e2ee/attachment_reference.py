@@ -1,7 +1,10 @@
 """The attachment reference: what a chat message carries so a member can fetch and open an attachment.
 
-    {"chunk_size": 65536, "content_type": "image/png", "key": b64url(32), "sha256": b64url(32),
-     "size": 12345, "suite": "A256GCM", "v": 1}
+    {"chunk_size": 65536, "content_type": "image/png", "key": b64url(32), "root": b64url(32),
+     "size": 12345, "suite": "A256GCM", "v": 2}
+
+`root` commits to the header and to every encrypted chunk (attachment_tree.py): a whole-blob reader
+and a random-access reader of any one chunk both check what they read against it.
 
 It holds the file key, so it is as secret as the message: it only ever travels sealed, with the content
 type CONTENT_TYPE_ATTACHMENT (spec/attachment.md, "Reference").
@@ -15,8 +18,10 @@ from typing import Any, Final
 
 from . import labels
 from .attachment_stream import (
-    FILE_KEY_SIZE, check_chunk_size, check_size, chunk_count, chunk_span, encrypted_size,
+    FILE_KEY_SIZE, check_chunk_size, check_size, chunk_count, chunk_span, encrypted_size, frame_length,
+    proof_offsets,
 )
+from .attachment_tree import HASH_SIZE
 from .encoding import b64decode, b64encode, check_content_type, check_fields, dumps, loads_object
 from .errors import FormatError
 from .hazmat.suites import Suite
@@ -24,11 +29,11 @@ from .group.keyring import KeyRing
 from .message import SealedMessage
 from .sealing import OpenedMessage
 
-DIGEST_SIZE: Final = 32
-"""Bytes of the SHA-256 of the encrypted blob."""
+DIGEST_SIZE: Final = HASH_SIZE
+"""Bytes of the root of the chunk tree."""
 MAX_REFERENCE_JSON: Final = 1024
 """The largest reference JSON `parse_reference` reads."""
-FIELDS: Final = ("chunk_size", "content_type", "key", "sha256", "size", "suite", "v")
+FIELDS: Final = ("chunk_size", "content_type", "key", "root", "size", "suite", "v")
 """Every field of a reference; all are required."""
 
 
@@ -38,7 +43,7 @@ class AttachmentReference:
 
     Returned by `seal_file` and the other sealing calls of `domvia_e2ee.attachment`; parsed from a
     message by `from_message`. Constructing one checks every field: `FormatError` (E_FORMAT) names
-    the first bad one ("key", "chunk_size", "size", "content_type", "sha256"). `==` compares the
+    the first bad one ("key", "chunk_size", "size", "content_type", "root"). `==` compares the
     key in constant time.
     """
 
@@ -47,7 +52,7 @@ class AttachmentReference:
     chunk_size: int
     size: int
     content_type: str
-    sha256: bytes
+    root: bytes
 
     def __post_init__(self) -> None:
         if not isinstance(self.file_key, bytes) or len(self.file_key) != FILE_KEY_SIZE:
@@ -55,12 +60,12 @@ class AttachmentReference:
         check_chunk_size(self.chunk_size)
         check_size(self.size, self.chunk_size)
         check_content_type(self.content_type)
-        if not isinstance(self.sha256, bytes) or len(self.sha256) != DIGEST_SIZE:
-            raise FormatError("sha256", f"must be {DIGEST_SIZE} bytes")
+        if not isinstance(self.root, bytes) or len(self.root) != DIGEST_SIZE:
+            raise FormatError("root", f"must be {DIGEST_SIZE} bytes")
 
     def __repr__(self) -> str:
         return (f"AttachmentReference(suite={self.suite.label}, chunk_size={self.chunk_size}, size={self.size}, "
-                f"content_type={self.content_type!r}, sha256={self.sha256.hex()[:16]}…, key=<redacted>)")
+                f"content_type={self.content_type!r}, root={self.root.hex()[:16]}…, key=<redacted>)")
 
     __str__ = __repr__
 
@@ -71,10 +76,10 @@ class AttachmentReference:
         return same_key and self._public() == other._public()
 
     def __hash__(self) -> int:
-        return hash(self.sha256)
+        return hash(self.root)
 
     def _public(self) -> tuple[Suite, int, int, str, bytes]:
-        return self.suite, self.chunk_size, self.size, self.content_type, self.sha256
+        return self.suite, self.chunk_size, self.size, self.content_type, self.root
 
     @property
     def chunk_count(self) -> int:
@@ -93,11 +98,20 @@ class AttachmentReference:
         """
         return chunk_span(index, self.size, self.chunk_size)
 
+    def frame_length(self, index: int) -> int:
+        """Bytes of frame `index` (the chunk and the tree hashes after it). E_FORMAT naming "index"."""
+        return frame_length(index, self.size, self.chunk_size)
+
+    def proof_offsets(self, index: int) -> list[int]:
+        """Where the 32-byte hashes of chunk `index`'s inclusion proof are in the blob, in proof order:
+        fetch them with the chunk for random access. E_FORMAT naming "index" when there is no such chunk."""
+        return proof_offsets(index, self.size, self.chunk_size)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object, secret key included: seal it, never log it. Raises nothing."""
         return {"chunk_size": self.chunk_size, "content_type": self.content_type, "key": b64encode(self.file_key),
-                "sha256": b64encode(self.sha256), "size": self.size, "suite": self.suite.label,
-                "v": labels.FORMAT_VERSION}
+                "root": b64encode(self.root), "size": self.size, "suite": self.suite.label,
+                "v": labels.ATTACHMENT_FORMAT_VERSION}
 
     def to_json(self) -> bytes:
         """Canonical JSON (sorted keys, no whitespace). Secret: seal it, never log it. Raises nothing."""
@@ -125,12 +139,13 @@ def parse_reference(data: bytes | str) -> AttachmentReference:
 
     Raises `FormatError` (E_FORMAT) naming the first bad field: "reference" (not a JSON object, or
     over `MAX_REFERENCE_JSON` bytes), an unknown, missing or duplicate key, "v", "key", "suite",
-    "chunk_size", "size", "content_type" or "sha256".
+    "chunk_size", "size", "content_type" or "root".
     """
     obj = loads_object(data, "reference", max_bytes=MAX_REFERENCE_JSON)
-    check_fields(obj, FIELDS)
-    if type(obj["v"]) is not int or obj["v"] != labels.FORMAT_VERSION:
+    # The version first: an older reference (v 1 had `sha256`, no `root`) is refused naming "v".
+    if "v" in obj and (type(obj["v"]) is not int or obj["v"] != labels.ATTACHMENT_FORMAT_VERSION):
         raise FormatError("v", f"unsupported reference version {obj['v']!r}")
+    check_fields(obj, FIELDS)
     chunk_size = check_chunk_size(obj["chunk_size"])
     return AttachmentReference(
         file_key=b64decode(obj["key"], "key", size=FILE_KEY_SIZE),
@@ -138,7 +153,7 @@ def parse_reference(data: bytes | str) -> AttachmentReference:
         chunk_size=chunk_size,
         size=check_size(obj["size"], chunk_size),
         content_type=check_content_type(obj["content_type"]),
-        sha256=b64decode(obj["sha256"], "sha256", size=DIGEST_SIZE),
+        root=b64decode(obj["root"], "root", size=DIGEST_SIZE),
     )
 
 

@@ -1,13 +1,14 @@
-"""Sealing an attachment (spec/attachment.md): a fresh file key, STREAM chunks, and the reference that
-commits to the blob. Push (`AttachmentEncryptor`), pull (`seal_stream`) and file (`seal_file`) forms."""
+"""Sealing an attachment (spec/attachment.md): a fresh file key, STREAM chunks each followed by its part
+of the chunk tree, and the reference whose root commits to the blob. Push (`AttachmentEncryptor`), pull
+(`seal_stream`) and file (`seal_file`) forms."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 
 from .attachment_reference import AttachmentReference
+from .attachment_tree import TreeBuilder
 from .attachment_io import DEFAULT_CONTENT_TYPE, Progress, Source, Writable, _Source
 from .attachment_stream import (
     DEFAULT_CHUNK_SIZE, FILE_KEY_SIZE, MAX_CHUNKS, StreamKey,
@@ -17,9 +18,9 @@ from .encoding import check_content_type
 from .hazmat.suites import DEFAULT_SUITE, Suite
 
 class _Sealer:
-    """Seals chunks in order under a fresh file key and hashes the blob. Each index is sealed once."""
+    """Seals chunks in order under a fresh file key and builds the chunk tree. Each index is sealed once."""
 
-    __slots__ = ("_content_type", "_digest", "_file_key", "_index", "_key", "_size", "reference")
+    __slots__ = ("_content_type", "_file_key", "_index", "_key", "_size", "_tree", "reference")
 
     def __init__(self, content_type: str, suite: Suite, chunk_size: int,
                  file_key: bytes | None, salt: bytes | None) -> None:
@@ -28,7 +29,7 @@ class _Sealer:
         self._content_type = check_content_type(content_type)
         self._index = 0
         self._size = 0
-        self._digest = hashlib.sha256(self._key.header_bytes)
+        self._tree = TreeBuilder()
         self.reference: AttachmentReference | None = None
 
     @property
@@ -40,7 +41,8 @@ class _Sealer:
         return self._key.chunk_size
 
     def seal(self, chunk: bytes, last: bool) -> bytes:
-        """The caller gives full chunks, then one last chunk of 1..chunk_size bytes (0 if it is the only one)."""
+        """The frame of the next chunk: the sealed chunk and the tree hashes stored after it.
+        The caller gives full chunks, then one last chunk of 1..chunk_size bytes (0 if it is the only one)."""
         if self.reference is not None:
             raise DomviaError("this attachment is already finished")
         if self._index >= MAX_CHUNKS - 1 and not last:
@@ -48,11 +50,11 @@ class _Sealer:
         sealed = self._key.seal_chunk(self._index, chunk, last)
         self._index += 1
         self._size += len(chunk)
-        self._digest.update(sealed)
+        hashes = self._tree.add(sealed)
         if last:
             self.reference = AttachmentReference(self._file_key, self._key.header.suite, self._key.chunk_size,
-                                                 self._size, self._content_type, self._digest.digest())
-        return sealed
+                                                 self._size, self._content_type, self._tree.root(self.header))
+        return sealed + hashes
 
 
 class AttachmentEncryptor:

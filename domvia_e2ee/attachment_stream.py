@@ -1,8 +1,10 @@
-"""STREAM, the chunked AEAD under every attachment (spec/attachment.md). No reference, no digest: those
-are attachment.py's. This module fixes the bytes: header, key schedule, nonces, chunk sizes.
+"""STREAM, the chunked AEAD under every attachment (spec/attachment.md). No reference: that is
+attachment_reference.py's. This module fixes the bytes: header, key schedule, nonces, chunk sizes, and
+where each chunk and each hash of the chunk tree (attachment_tree.py) sits in the blob.
 
-    blob   = header || chunk_0 || ... || chunk_{n-1}
-    header = "DVA" 0x01 | u8 suite | u8 log2(chunk size) | salt[32] | commitment[32]     (70 bytes)
+    blob    = header || frame_0 || ... || frame_{n-1}
+    frame_i = chunk_i || leaf_i || the tree nodes chunk i completes (32 bytes each)
+    header  = "DVA" 0x02 | u8 suite | u8 log2(chunk size) | salt[32] | commitment[32]    (70 bytes)
     prk    = HKDF-Extract(salt, file_key)
     payload_key || commitment = HKDF-Expand(prk, INFO_ATTACHMENT_KEY || header[:38], 64)
     chunk_i = AEAD(payload_key, nonce = u88(i) || u8(last), plaintext_i, aad = "")
@@ -18,6 +20,7 @@ import os
 from typing import Final, NamedTuple
 
 from . import labels
+from .attachment_tree import HASH_SIZE, frame_hashes, hashes_before, node_frame, proof_nodes
 from .errors import AuthenticationError, FormatError
 from .hazmat import kdf
 from .hazmat.suites import KEY_SIZE, TAG_SIZE, AeadKey, Suite
@@ -67,8 +70,20 @@ def check_size(value: object, chunk_size: int, field: str = "size") -> int:
 
 
 def encrypted_size(size: int, chunk_size: int) -> int:
-    """Bytes of the blob for `size` bytes of plaintext: header, plaintext and one tag per chunk. Raises nothing."""
-    return HEADER_SIZE + size + TAG_SIZE * chunk_count(size, chunk_size)
+    """Bytes of the blob for `size` bytes of plaintext: header, plaintext, a tag per chunk, the tree. Raises nothing."""
+    count = chunk_count(size, chunk_size)
+    return _frame_offset(count, chunk_size) + size - chunk_size * count
+
+
+def _frame_offset(index: int, chunk_size: int) -> int:
+    return HEADER_SIZE + index * (chunk_size + TAG_SIZE) + HASH_SIZE * hashes_before(index)
+
+
+def _chunk_length(index: int, size: int, chunk_size: int) -> int:
+    count = chunk_count(size, chunk_size)
+    if type(index) is not int or not 0 <= index < count:
+        raise FormatError("index", f"must be a chunk index from 0 to {count - 1}")
+    return (chunk_size if index < count - 1 else size - chunk_size * (count - 1)) + TAG_SIZE
 
 
 def chunk_span(index: int, size: int, chunk_size: int) -> tuple[int, int]:
@@ -76,11 +91,26 @@ def chunk_span(index: int, size: int, chunk_size: int) -> tuple[int, int]:
 
     Raises `FormatError` (E_FORMAT) naming "index" when `index` is not a chunk of the attachment.
     """
-    count = chunk_count(size, chunk_size)
-    if type(index) is not int or not 0 <= index < count:
-        raise FormatError("index", f"must be a chunk index from 0 to {count - 1}")
-    plain = chunk_size if index < count - 1 else size - chunk_size * (count - 1)
-    return HEADER_SIZE + index * (chunk_size + TAG_SIZE), plain + TAG_SIZE
+    length = _chunk_length(index, size, chunk_size)
+    return _frame_offset(index, chunk_size), length
+
+
+def frame_length(index: int, size: int, chunk_size: int) -> int:
+    """Bytes of frame `index`: the chunk and the tree hashes stored after it. E_FORMAT for a bad index."""
+    return _chunk_length(index, size, chunk_size) + HASH_SIZE * frame_hashes(index)
+
+
+def proof_offsets(index: int, size: int, chunk_size: int) -> list[int]:
+    """Offsets in the blob of the 32-byte hashes of chunk `index`'s inclusion proof, in proof order.
+
+    Raises `FormatError` (E_FORMAT) naming "index" when `index` is not a chunk of the attachment.
+    """
+    _chunk_length(index, size, chunk_size)
+    out = []
+    for level, position in proof_nodes(index, chunk_count(size, chunk_size)):
+        offset, length = chunk_span(node_frame(level, position), size, chunk_size)
+        out.append(offset + length + HASH_SIZE * level)
+    return out
 
 
 class StreamHeader(NamedTuple):
@@ -112,7 +142,7 @@ class StreamHeader(NamedTuple):
             raise FormatError("header", f"must be {HEADER_SIZE} bytes, got {len(data)}")
         if data[:3] != labels.MAGIC_ATTACHMENT[:3]:
             raise FormatError("magic", "not an encrypted attachment")
-        if data[3] != labels.FORMAT_VERSION:
+        if data[3] != labels.ATTACHMENT_FORMAT_VERSION:
             raise FormatError("version", f"unsupported attachment version {data[3]}")
         suite = Suite.from_wire(data[4])
         if not MIN_CHUNK_LOG2 <= data[5] <= MAX_CHUNK_LOG2:

@@ -24,14 +24,15 @@ def op_open(i: Input) -> dict[str, Any]:
 
 def op_open_chunk(i: Input) -> dict[str, Any]:
     reference = parse_reference(i["reference"])
-    plaintext = open_chunk(reference, unhex(i["header"], "header"), i["index"], unhex(i["chunk"], "chunk"))
+    plaintext = open_chunk(reference, unhex(i["header"], "header"), i["index"], unhex(i["chunk"], "chunk"),
+                           unhex(i["proof"], "proof"))
     return {"plaintext": plaintext.hex()}
 
 
 def op_reference_parse(i: Input) -> dict[str, Any]:
     ref = parse_reference(i["reference"])
     return {"file_key": ref.file_key.hex(), "suite": ref.suite.label, "chunk_size": ref.chunk_size,
-            "size": ref.size, "content_type": ref.content_type, "sha256": ref.sha256.hex(),
+            "size": ref.size, "content_type": ref.content_type, "root": ref.root.hex(),
             "chunk_count": ref.chunk_count, "encrypted_size": ref.encrypted_size,
             "canonical": ref.to_json().decode("ascii")}
 

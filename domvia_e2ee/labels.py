@@ -1,7 +1,8 @@
 """Every label, info string and magic number, in one place.
 
-Messages, wraps, attachments and key files are format version 1; the group-state structures
-(bundles, slices, announcements, member proofs, history bundles) are format version 3.
+Messages, wraps and key files are format version 1; attachments are format version 2; the group-state
+structures (bundles, slices, announcements, member proofs, history bundles, device lists, key backups)
+are format version 3.
 
 The spec (spec/labels.md) lists the same bytes; tests/test_labels.py keeps the two in step.
 A label is never reused for a second purpose: that is the domain separation between
@@ -13,7 +14,8 @@ from __future__ import annotations
 from typing import Final
 
 FORMAT_VERSION: Final = 1
-GROUP_FORMAT_VERSION: Final = 2
+GROUP_FORMAT_VERSION: Final = 3
+ATTACHMENT_FORMAT_VERSION: Final = 2
 
 # Binary magics: "DV", one type letter, the format version.
 MAGIC_MESSAGE: Final = b"DVM\x01"
@@ -22,7 +24,7 @@ MAGIC_SLICE: Final = b"DVS\x03"
 MAGIC_EPOCH: Final = b"DVE\x03"
 MAGIC_MEMBER_PROOF: Final = b"DVP\x03"
 MAGIC_HISTORY: Final = b"DVH\x03"
-MAGIC_ATTACHMENT: Final = b"DVA\x01"
+MAGIC_ATTACHMENT: Final = b"DVA\x02"
 MAGIC_DEVICE_LIST: Final = b"DVL\x03"
 MAGIC_BACKUP: Final = b"DVK\x03"
 MAGIC_BACKUP_INFO: Final = b"DVI\x03"
@@ -59,9 +61,14 @@ USER_FINGERPRINT: Final = b"domvia-e2ee/v3 user-fingerprint"
 # Identities.
 FINGERPRINT: Final = b"domvia-e2ee/v1 fingerprint"
 
-# Attachments (STREAM). One HKDF-Expand gives the payload key and the header commitment;
-# chunks carry no associated data because the key already binds the whole header.
-INFO_ATTACHMENT_KEY: Final = b"domvia-e2ee/v1 attachment-key"
+# Attachments (STREAM, format version 2). One HKDF-Expand gives the payload key and the header
+# commitment; chunks carry no associated data because the key already binds the whole header.
+INFO_ATTACHMENT_KEY: Final = b"domvia-e2ee/v2 attachment-key"
+# The chunk tree (BLAKE3, RFC 9162 shape): a leaf per encrypted chunk, interior nodes, and the root
+# the reference carries, which also binds the header.
+ATTACHMENT_LEAF: Final = b"domvia-e2ee/v2 attachment-leaf"
+ATTACHMENT_NODE: Final = b"domvia-e2ee/v2 attachment-node"
+ATTACHMENT_ROOT: Final = b"domvia-e2ee/v2 attachment-root"
 # Content type of the sealed chat message that carries an attachment reference.
 CONTENT_TYPE_ATTACHMENT: Final = "application/vnd.domvia.attachment+json"
 

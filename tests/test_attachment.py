@@ -18,12 +18,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nacl import bindings as sodium
 
+from blake3 import blake3
+
 from domvia_e2ee import labels
 from domvia_e2ee.attachment import (
     AttachmentDecryptor, AttachmentEncryptor, AttachmentReader, AttachmentReference, open_chunk, open_file,
     open_stream, seal_file, seal_stream,
 )
+from domvia_e2ee._vectors.attachments import tree_root
 from domvia_e2ee.attachment_stream import HEADER_SIZE, StreamHeader, StreamKey, encrypted_size
+from domvia_e2ee.attachment_tree import TreeBuilder
 from domvia_e2ee.errors import AuthenticationError, DomviaError, FormatError
 from domvia_e2ee.hazmat.suites import Suite
 
@@ -64,7 +68,7 @@ def test_every_api_round_trips_around_chunk_boundaries(size: int, suite: Suite, 
     blob = b"".join(stream)
     reference = stream.reference
     assert len(blob) == reference.encrypted_size == encrypted_size(size, SMALL)
-    assert (reference.size, reference.suite, reference.sha256) == (size, suite, hashlib.sha256(blob).digest())
+    assert (reference.size, reference.suite, reference.root) == (size, suite, spec_root(blob, SMALL, size))
     assert open_all(reference, blob) == data
     assert b"".join(open_stream(reference, [blob[i : i + piece] for i in range(0, len(blob), piece)])) == data
     decryptor = AttachmentDecryptor(reference)
@@ -86,7 +90,8 @@ def test_chunk_layout_follows_the_spec() -> None:
     for size, lengths in [(0, [16]), (1, [17]), (64, [80]), (65, [80, 17]), (192, [80, 80, 80]), (200, [80] * 3 + [24])]:
         blob, reference = seal(plaintext(size))
         assert [reference.chunk_span(k)[1] for k in range(reference.chunk_count)] == lengths
-        assert len(blob) == HEADER_SIZE + sum(lengths)
+        tree_hashes = 2 * len(lengths) - len(lengths).bit_count()  # each leaf and each node of a perfect subtree
+        assert len(blob) == HEADER_SIZE + sum(lengths) + 32 * tree_hashes
 
 
 def test_default_chunk_size_and_both_suites_round_trip_a_few_chunks() -> None:
@@ -110,18 +115,42 @@ def test_each_attachment_gets_a_fresh_file_key_and_salt() -> None:
 
 def spec_blob(data: bytes, suite: Suite, chunk_size: int, file_key: bytes, salt: bytes) -> bytes:
     """spec/attachment.md written out with cryptography's HKDF and AES-GCM and libsodium's XChaCha."""
-    prefix = b"DVA\x01" + bytes((suite, chunk_size.bit_length() - 1)) + salt
+    prefix = b"DVA\x02" + bytes((suite, chunk_size.bit_length() - 1)) + salt
     okm = HKDF(hashes.SHA256(), 64, salt, labels.INFO_ATTACHMENT_KEY + prefix).derive(file_key)
     key, commitment = okm[:32], okm[32:]
     pieces = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] or [b""]
-    out = [prefix, commitment]
+    chunks = []
     for index, piece in enumerate(pieces):
         nonce = index.to_bytes(11, "big") + bytes((index == len(pieces) - 1,))
         if suite is Suite.AES_256_GCM:
-            out.append(AESGCM(key).encrypt(nonce, piece, b""))
+            chunks.append(AESGCM(key).encrypt(nonce, piece, b""))
         else:
-            out.append(sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(piece, b"", bytes(12) + nonce, key))
+            chunks.append(sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(piece, b"", bytes(12) + nonce, key))
+    leaves = [blake3(labels.ATTACHMENT_LEAF + c).digest() for c in chunks]
+    out = [prefix, commitment]
+    for index, chunk in enumerate(chunks):  # post-order: the perfect subtrees chunk `index` completes
+        out += [chunk] + [spec_tree(leaves[index + 1 - (1 << h) : index + 1])
+                          for h in range(len(chunks).bit_length()) if (index + 1) % (1 << h) == 0]
     return b"".join(out)
+
+
+def spec_tree(leaves: list[bytes]) -> bytes:
+    """RFC 9162 section 2.1, with BLAKE3 and the attachment labels."""
+    if len(leaves) == 1:
+        return leaves[0]
+    split = 1 << (len(leaves) - 1).bit_length() - 1
+    return blake3(labels.ATTACHMENT_NODE + spec_tree(leaves[:split]) + spec_tree(leaves[split:])).digest()
+
+
+def spec_root(blob: bytes, chunk_size: int, size: int) -> bytes:
+    """The root of a genuine blob of `size` bytes of plaintext, recomputed from its chunks alone."""
+    count = max(1, -(-size // chunk_size))
+    leaves, at = [], HEADER_SIZE
+    for index in range(count):
+        length = (chunk_size if index < count - 1 else size - chunk_size * (count - 1)) + 16
+        leaves.append(blake3(labels.ATTACHMENT_LEAF + blob[at : at + length]).digest())
+        at += length + 32 * ((index + 1) & -(index + 1)).bit_length()
+    return blake3(labels.ATTACHMENT_ROOT + blob[:HEADER_SIZE] + spec_tree(leaves)).digest()
 
 
 @pytest.mark.parametrize("suite", list(Suite))
@@ -144,14 +173,15 @@ def test_header_fields_and_commitment() -> None:
 BASE = plaintext(200, "base")
 BLOB, REFERENCE = seal(BASE)
 HEADER = BLOB[:HEADER_SIZE]
-CHUNKS = [BLOB[HEADER_SIZE + 80 * k : HEADER_SIZE + 80 * (k + 1)] for k in range(4)]
+# Frames: each chunk with the tree hashes stored after it, what a server can move around.
+CHUNKS = [BLOB[REFERENCE.chunk_span(k)[0] : REFERENCE.chunk_span(k)[0] + REFERENCE.frame_length(k)] for k in range(4)]
 OTHER_BLOB, _ = seal(BASE, file_key=hashlib.sha256(b"another file key").digest())
 RESEALED, _ = seal(BASE, salt=hashlib.sha256(b"another salt").digest())
 
 
 def crafted(plan: list[tuple[int, bytes, bool]]) -> bytes:
-    key = StreamKey.create(FILE_KEY, suite=Suite.AES_256_GCM, chunk_size=SMALL, _salt=SALT)
-    return key.header_bytes + b"".join(key.seal_chunk(i, data, last) for i, data, last in plan)
+    key, tree = StreamKey.create(FILE_KEY, suite=Suite.AES_256_GCM, chunk_size=SMALL, _salt=SALT), TreeBuilder()
+    return key.header_bytes + b"".join((c := key.seal_chunk(i, data, last)) + tree.add(c) for i, data, last in plan)
 
 
 P = [BASE[i : i + 64] for i in range(0, 200, 64)]
@@ -171,7 +201,12 @@ ATTACKS: dict[str, bytes] = {
     "early last flag": crafted([(0, P[0], False), (1, P[1], True), (2, P[2], False), (3, P[3], True)]),
     "empty final chunk after a full one": crafted([(0, P[0], False), (1, P[1], False), (2, P[2], False),
                                                    (3, b"", True)]),
-    "tag bit flipped": BLOB[:-1] + bytes((BLOB[-1] ^ 1,)),
+    "final tree hash bit flipped": BLOB[:-1] + bytes((BLOB[-1] ^ 1,)),
+    "tag bit flipped": BLOB[:REFERENCE.chunk_span(1)[0] + 79] + bytes((BLOB[REFERENCE.chunk_span(1)[0] + 79] ^ 1,))
+    + BLOB[REFERENCE.chunk_span(1)[0] + 80 :],
+    "leaf bit flipped": BLOB[:REFERENCE.chunk_span(1)[0] + 80] + bytes((BLOB[REFERENCE.chunk_span(1)[0] + 80] ^ 1,))
+    + BLOB[REFERENCE.chunk_span(1)[0] + 81 :],
+    "tree stripped": HEADER + b"".join(c[:80] for c in CHUNKS[:3]) + CHUNKS[3][:24],
     "salt bit flipped": BLOB[:10] + bytes((BLOB[10] ^ 1,)) + BLOB[11:],
     "commitment bit flipped": BLOB[:69] + bytes((BLOB[69] ^ 1,)) + BLOB[70:],
     "suite byte changed": BLOB[:4] + b"\x02" + BLOB[5:],
@@ -182,9 +217,10 @@ ATTACKS: dict[str, bytes] = {
 
 
 def consistent(blob: bytes) -> AttachmentReference:
-    """The genuine reference with the digest of the tampered blob: the digest alone cannot catch it."""
+    """The genuine reference with the root of the bytes where the tampered blob has its chunks: the root
+    alone cannot catch it."""
     return AttachmentReference(FILE_KEY, REFERENCE.suite, SMALL, REFERENCE.size, "image/png",
-                               hashlib.sha256(blob).digest())
+                               tree_root(blob, SMALL, REFERENCE.size))
 
 
 OPENERS: dict[str, Callable[[AttachmentReference, bytes], bytes]] = {
@@ -201,7 +237,7 @@ OPENERS: dict[str, Callable[[AttachmentReference, bytes], bytes]] = {
 @pytest.mark.parametrize("attack", list(ATTACKS))
 def test_every_attack_is_rejected_by_every_opening_path(attack: str, opener: str) -> None:
     blob = ATTACKS[attack]
-    # A valid blob under the same file key is only "wrong" because the reference names another digest.
+    # A valid blob under the same file key is only "wrong" because the reference names another root.
     references = [REFERENCE] if blob == RESEALED else [REFERENCE, consistent(blob)]
     for reference in references:
         raises_auth(OPENERS[opener], reference, blob)
@@ -216,14 +252,14 @@ def test_random_access_reader_rejects_every_attack_on_open_read_or_verify(attack
 
     if attack == "same file key and content, another salt":
         read_all_but_verify = AttachmentReader(REFERENCE, io.BytesIO(RESEALED))
-        assert read_all_but_verify.read() == BASE  # authentic under the file key: only the digest tells
+        raises_auth(read_all_but_verify.read)  # authentic under the file key, but not in the reference's tree
         raises_auth(read_all_but_verify.verify)
         return
     raises_auth(read_all)
 
 
 def test_the_opaque_error_says_nothing_and_the_header_errors_name_their_field() -> None:
-    for offset, value, field in [(0, b"DVM", "magic"), (3, b"\x02", "version"), (4, b"\x00", "suite"),
+    for offset, value, field in [(0, b"DVM", "magic"), (3, b"\x01", "version"), (4, b"\x00", "suite"),
                                  (4, b"\x03", "suite"), (5, b"\x05", "chunk_size"), (5, b"\x15", "chunk_size")]:
         tampered = BLOB[:offset] + value + BLOB[offset + len(value) :]
         with pytest.raises(FormatError) as info:
@@ -247,10 +283,10 @@ def released_before_error(reference: AttachmentReference, blob: bytes) -> list[b
 
 
 def test_a_stream_releases_only_an_authentic_prefix_never_the_final_chunk_unverified() -> None:
-    assert released_before_error(REFERENCE, RESEALED) == P[:3]  # everything but the digest is valid
+    assert released_before_error(REFERENCE, RESEALED) == P[:3]  # everything but the root is valid
     dropped = ATTACKS["final chunk dropped"]
     assert released_before_error(consistent(dropped), dropped) == P[:3]  # chunk 2 is authentic and not final
-    says_192 = AttachmentReference(FILE_KEY, Suite.AES_256_GCM, SMALL, 192, "image/png", hashlib.sha256(dropped).digest())
+    says_192 = AttachmentReference(FILE_KEY, Suite.AES_256_GCM, SMALL, 192, "image/png", tree_root(dropped, SMALL, 192))
     assert released_before_error(says_192, dropped) == P[:2]  # chunk 2 was not sealed as the final chunk
     assert released_before_error(REFERENCE, ATTACKS["chunk appended"]) == P[:3]
     decryptor = AttachmentDecryptor(REFERENCE)
@@ -349,19 +385,36 @@ def test_reader_seeks_and_reads_any_range(size: int, start: int, length: int) ->
     reader.verify()
 
 
+def proof(index: int, blob: bytes = BLOB) -> bytes:
+    return b"".join(blob[at : at + 32] for at in REFERENCE.proof_offsets(index))
+
+
 def test_open_chunk_opens_each_chunk_alone_and_only_at_its_place() -> None:
+    chunks = [BLOB[at : at + n] for at, n in map(REFERENCE.chunk_span, range(4))]
     for k in range(4):
-        offset, length = REFERENCE.chunk_span(k)
-        assert open_chunk(REFERENCE, HEADER, k, BLOB[offset : offset + length]) == P[k]
-    raises_auth(open_chunk, REFERENCE, HEADER, 1, CHUNKS[2])
-    raises_auth(open_chunk, REFERENCE, HEADER, 2, CHUNKS[2][:-1])
-    raises_auth(open_chunk, REFERENCE, OTHER_BLOB[:HEADER_SIZE], 0, CHUNKS[0])
+        assert open_chunk(REFERENCE, HEADER, k, chunks[k], proof(k)) == P[k]
+        raises_auth(open_chunk, REFERENCE, HEADER, k, chunks[k], proof(k)[:-32])
+        raises_auth(open_chunk, REFERENCE, HEADER, k, chunks[k], proof(k) + bytes(32))
+        raises_auth(open_chunk, REFERENCE, HEADER, k, chunks[k], bytes(len(proof(k))))
+    raises_auth(open_chunk, REFERENCE, HEADER, 1, chunks[2], proof(1))
+    raises_auth(open_chunk, REFERENCE, HEADER, 2, chunks[2][:-1], proof(2))
+    raises_auth(open_chunk, REFERENCE, OTHER_BLOB[:HEADER_SIZE], 0, chunks[0], proof(0))
     for index in (-1, 4, 2**40):
         with pytest.raises(FormatError) as info:
-            open_chunk(REFERENCE, HEADER, index, CHUNKS[0])
+            open_chunk(REFERENCE, HEADER, index, chunks[0], b"")
         assert info.value.field == "index"
     with pytest.raises(FormatError):
-        open_chunk(REFERENCE, HEADER + b"\x00", 0, CHUNKS[0])
+        open_chunk(REFERENCE, HEADER + b"\x00", 0, chunks[0], proof(0))
+
+
+@given(count=st.integers(1, 70), index=st.integers(0, 69))
+def test_every_proof_has_at_most_two_hashes_per_level_and_names_the_root(count: int, index: int) -> None:
+    index %= count
+    blob, reference = seal(plaintext(count * SMALL - 3))
+    assert len(reference.proof_offsets(index)) <= 2 * count.bit_length()
+    at, length = reference.chunk_span(index)
+    proof_bytes = b"".join(blob[o : o + 32] for o in reference.proof_offsets(index))
+    assert open_chunk(reference, blob[:HEADER_SIZE], index, blob[at : at + length], proof_bytes)
 
 
 def test_reader_refuses_a_blob_of_the_wrong_length_before_any_read() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -35,10 +36,10 @@ def test_seal_then_open_files(cli: Cli) -> None:
     reference = json.loads(cli.path("photo.ref").read_bytes())
     assert reference["content_type"] == "image/png" and reference["size"] == len(DATA)
     assert mode(cli.path("photo.ref")) == 0o600
-    assert reference["sha256"] != "" and DATA not in cli.path("photo.dva").read_bytes()
+    assert reference["root"] != "" and DATA not in cli.path("photo.dva").read_bytes()
     done = cli("attachment", "open", "-i", "photo.dva", "-o", "out.png", "--reference", "photo.ref", "--json")
     assert done.json() == {"ok": True, "output": "out.png", "size": len(DATA), "content_type": "image/png",
-                           "sha256": hashlib.sha256(cli.path("photo.dva").read_bytes()).hexdigest()}
+                           "root": base64.urlsafe_b64decode(reference["root"] + "=").hex()}
     assert cli.path("out.png").read_bytes() == DATA and mode(cli.path("out.png")) == 0o600
 
 

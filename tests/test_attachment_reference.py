@@ -26,10 +26,10 @@ def test_canonical_json_round_trips_and_sorts_members() -> None:
     text = GOOD.to_json()
     obj = json.loads(text)
     assert list(obj) == sorted(obj) and b" " not in text
-    assert set(obj) == {"v", "key", "suite", "chunk_size", "size", "content_type", "sha256"}
+    assert set(obj) == {"v", "key", "suite", "chunk_size", "size", "content_type", "root"} and obj["v"] == 2
     assert parse_reference(text) == GOOD
     assert parse_reference(json.dumps(obj, indent=2)) == GOOD  # receivers accept any valid form
-    assert GOOD.encrypted_size == 70 + 123456 + 16 * 2 and GOOD.chunk_count == 2
+    assert GOOD.encrypted_size == 70 + 123456 + 16 * 2 + 32 * 3 and GOOD.chunk_count == 2  # 2 leaves, 1 node
 
 
 @given(size=st.integers(0, 2**40), log2=st.integers(6, 20), suite=st.sampled_from(list(Suite)))
@@ -43,7 +43,8 @@ def test_any_valid_reference_round_trips(size: int, log2: int, suite: Suite) -> 
 
 
 @pytest.mark.parametrize(("change", "field"), [
-    ({"v": 2}, "v"), ({"v": True}, "v"), ({"key": "AAAA"}, "key"), ({"sha256": None}, "sha256"),
+    ({"v": 1}, "v"), ({"v": 3}, "v"), ({"v": True}, "v"), ({"key": "AAAA"}, "key"), ({"root": None}, "root"),
+    ({"v": 1, "root": None, "sha256": "x"}, "v"), ({"sha256": "x"}, "sha256"),
     ({"suite": "A128GCM"}, "suite"), ({"chunk_size": 65535}, "chunk_size"), ({"chunk_size": "65536"}, "chunk_size"),
     ({"size": -1}, "size"), ({"size": 1.5}, "size"), ({"size": False}, "size"),
     ({"content_type": "a b"}, "content_type"), ({"name": "x.png"}, "name"),
@@ -108,6 +109,7 @@ def test_every_built_in_vector_case_reproduces() -> None:
 
 def test_vectors_cover_every_attack_the_issue_names() -> None:
     rejects = {c["reject"] for c in cases() if "reject" in c}
-    for item in ("TRUNCATED", "REORDERED", "DUPLICATED", "APPENDED", "LAST-FLAG", "SWAPPED", "DIGEST", "MISMATCH",
+    for item in ("TRUNCATED", "REORDERED", "DUPLICATED", "APPENDED", "LAST-FLAG", "SWAPPED", "ROOT", "MISMATCH",
+                 "TREE", "PROOF", "NOT-IN-TREE",
                  "MAGIC", "VERSION", "SUITE", "CHUNK-SIZE", "HEADER-TRUNCATED", "HEADER-TAMPERED", "EMPTY-FINAL"):
         assert f"MR-ATT-{item}" in rejects

@@ -165,12 +165,12 @@ def test_the_attachment_commitment_is_compared_with_compare_digest(monkeypatch: 
         StreamKey.open_header(reference.file_key, header)
 
 
-def test_the_attachment_digest_is_compared_with_compare_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_attachment_root_is_compared_with_compare_digest(monkeypatch: pytest.MonkeyPatch) -> None:
     reference, blob = _attachment()
     calls = _spy_compare(monkeypatch)
     assert b"".join(open_stream(reference, io.BytesIO(blob))) == b"attachment bytes " * 20
-    assert (reference.sha256, reference.sha256) in calls
+    assert (reference.root, reference.root) in calls
     real = hmac.compare_digest
-    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: False if bytes(b) == reference.sha256 else real(a, b))
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: False if bytes(b) == reference.root else real(a, b))
     with pytest.raises(DomviaError):
         b"".join(open_stream(reference, io.BytesIO(blob)))

@@ -39,6 +39,7 @@ def test_missing_member_vectors_are_objects_without_the_member() -> None:
     ("json-key-id-length", ("k",), 31),
     ("identity-jwk-short-key", ("enc", "x"), 31),
     ("attachment-reference-key-short", ("key",), 31),
+    ("attachment-reference-root-short", ("root",), 31),
 ])
 def test_decoded_length_vectors_are_canonical_base64url(case_id: str, path: tuple[str, ...], size: int) -> None:
     case = CASES[case_id]
@@ -52,7 +53,8 @@ def test_decoded_length_vectors_are_canonical_base64url(case_id: str, path: tupl
 
 def test_every_decoded_length_vector_is_covered_above() -> None:
     assert {c["id"] for c in CASES.values() if c.get("reject") == "MR-B64-LENGTH"} == {
-        "json-nonce-length", "json-key-id-length", "identity-jwk-short-key", "attachment-reference-key-short"}
+        "json-nonce-length", "json-key-id-length", "identity-jwk-short-key", "attachment-reference-key-short",
+        "attachment-reference-root-short"}
 
 
 def _must_reject_codes() -> dict[str, set[str]]:

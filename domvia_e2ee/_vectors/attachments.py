@@ -2,22 +2,22 @@
 
 Private: the fixed file keys and salts live only here. cases() is deterministic; every must-fail case
 is kept only after checking that the built-in handler fails with exactly the expected code. Most
-tampered blobs come with a *consistent* reference (its size and SHA-256 recomputed for the tampered
-blob), so each case is caught by the check it names and not merely by the digest.
+tampered blobs come with a *consistent* reference (its size and root recomputed for the tampered
+blob), so each case is caught by the check it names and not merely by the root.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
 from ..attachment import AttachmentReference, parse_reference
 from ..conformance_attachment import OPS
-from ..attachment_stream import HEADER_SIZE, StreamKey, chunk_count, encrypted_size
-from ..encoding import b64decode, b64encode
-from ..hazmat.suites import TAG_SIZE, Suite
+from ..attachment_stream import HEADER_SIZE, StreamKey, chunk_count, chunk_span, encrypted_size
+from ..attachment_tree import TreeBuilder
+from ..hazmat.suites import Suite
 from .fixtures import invalid, valid
 
 Case = dict[str, Any]
@@ -53,17 +53,28 @@ class Sealed:
         return self.blob[:HEADER_SIZE]
 
     def chunks(self) -> list[bytes]:
-        body, step = self.blob[HEADER_SIZE:], self.chunk_size + TAG_SIZE
-        return [body[at : at + step] for at in range(0, len(body), step)]
+        """The encrypted chunks alone (ciphertext and tag), without the tree hashes after each."""
+        return [self.blob[at : at + n] for at, n in map(self.reference.chunk_span, range(self.reference.chunk_count))]
+
+    def frames(self) -> list[bytes]:
+        """Each chunk with the tree hashes stored after it: what a server can move around."""
+        return [self.blob[at : at + self.reference.frame_length(k)]
+                for k, (at, _) in enumerate(map(self.reference.chunk_span, range(self.reference.chunk_count)))]
+
+    def proof(self, index: int, blob: bytes | None = None) -> bytes:
+        blob = self.blob if blob is None else blob
+        return b"".join(blob[at : at + 32] for at in self.reference.proof_offsets(index))
 
     def consistent(self, blob: bytes, **changes: Any) -> str:
         """A reference for `blob` that differs from the genuine one only where the blob forces it:
-        the SHA-256, and the size when some size gives exactly this blob length."""
+        the size when some size gives exactly this blob length, and the root recomputed from the bytes at
+        the chunk positions that size gives."""
         fields: dict[str, Any] = {"file_key": self.reference.file_key, "suite": self.reference.suite,
                   "chunk_size": self.reference.chunk_size, "size": self.reference.size,
-                  "content_type": self.reference.content_type, "sha256": hashlib.sha256(blob).digest()}
+                  "content_type": self.reference.content_type}
         fields.update(changes)
         fields["size"] = size_for(len(blob), fields["chunk_size"], fields["size"])
+        fields["root"] = tree_root(blob, fields["chunk_size"], fields["size"])
         return AttachmentReference(**fields).to_json().decode("ascii")
 
     def open_input(self, blob: bytes | None = None, reference: str | None = None, **changes: Any) -> Input:
@@ -72,20 +83,28 @@ class Sealed:
 
 
 def size_for(blob_length: int, chunk_size: int, fallback: int) -> int:
-    """The plaintext size whose blob has this length, if there is one."""
-    body = blob_length - HEADER_SIZE
-    for count in range(max(1, body // (chunk_size + TAG_SIZE)), body // TAG_SIZE + 2):
-        size = body - TAG_SIZE * count
-        if size >= 0 and chunk_count(size, chunk_size) == count and encrypted_size(size, chunk_size) == blob_length:
-            return size
-    return fallback
+    """The plaintext size whose blob has this length, if there is one (encrypted_size strictly increases)."""
+    size = bisect.bisect_left(range(blob_length + 1), blob_length, key=lambda n: encrypted_size(n, chunk_size))
+    return size if size <= blob_length and encrypted_size(size, chunk_size) == blob_length else fallback
+
+
+def tree_root(blob: bytes, chunk_size: int, size: int) -> bytes:
+    """The root of a tree over whatever bytes `blob` has where a reference of `size` puts each chunk."""
+    tree = TreeBuilder()
+    for index in range(chunk_count(size, chunk_size)):
+        at, length = chunk_span(index, size, chunk_size)
+        tree.add(blob[at : at + length])
+    return tree.root(blob[:HEADER_SIZE])
 
 
 def sealed_chunks(inputs: Input, plan: list[tuple[int, bytes, bool]]) -> bytes:
-    """A blob built chunk by chunk with the file key: what only a buggy or malicious sender can make."""
+    """A blob built chunk by chunk with the file key, each chunk followed by its tree hashes: what only a
+    buggy or malicious sender can make."""
     key = StreamKey.create(bytes.fromhex(inputs["file_key"]), suite=Suite.from_label(inputs["suite"]),
                            chunk_size=inputs["chunk_size"], _salt=bytes.fromhex(inputs["salt"]))
-    return key.header_bytes + b"".join(key.seal_chunk(index, data, last) for index, data, last in plan)
+    tree = TreeBuilder()
+    frames = [(sealed := key.seal_chunk(index, data, last)) + tree.add(sealed) for index, data, last in plan]
+    return key.header_bytes + b"".join(frames)
 
 
 def patch(data: bytes, offset: int, value: bytes) -> bytes:
@@ -115,6 +134,8 @@ SEALS: dict[str, tuple[str, Input]] = {
 
 
 def cases() -> list[Case]:
+    from .attachment_access import chunk_cases, reference_cases  # they use the tools above
+
     return seal_cases() + open_cases() + header_cases() + stream_attack_cases() + chunk_cases() + reference_cases()
 
 
@@ -144,7 +165,9 @@ def header_cases() -> list[Case]:
             "MR-ATT-HEADER-TRUNCATED"),
         bad("attachment-open-magic-message", "a sealed message's magic DVM instead of DVA",
             patch(blob, 0, b"DVM\x01"), "E_FORMAT", "MR-ATT-MAGIC"),
-        bad("attachment-open-version-2", "version byte 2", patch(blob, 3, b"\x02"), "E_FORMAT", "MR-ATT-VERSION"),
+        bad("attachment-open-version-1", "version byte 1: the format before the chunk tree", patch(blob, 3, b"\x01"),
+            "E_FORMAT", "MR-ATT-VERSION"),
+        bad("attachment-open-version-3", "version byte 3", patch(blob, 3, b"\x03"), "E_FORMAT", "MR-ATT-VERSION"),
         bad("attachment-open-suite-0", "suite byte 0", patch(blob, 4, b"\x00"), "E_FORMAT", "MR-ATT-SUITE"),
         bad("attachment-open-suite-3", "suite byte 3", patch(blob, 4, b"\x03"), "E_FORMAT", "MR-ATT-SUITE"),
         bad("attachment-open-chunk-log2-5", "chunk size 2^5, below the minimum", patch(blob, 5, b"\x05"), "E_FORMAT",
@@ -165,10 +188,12 @@ def header_cases() -> list[Case]:
 
 def stream_attack_cases() -> list[Case]:
     base = Sealed(SEALS["four-chunks"][1])
-    header, (c0, c1, c2, c3) = base.header, base.chunks()
+    header, (c0, c1, c2, c3) = base.header, base.frames()
     plain = bytes.fromhex(base.inputs["plaintext"])
     other = Sealed(seal_input("other-file", 200, file_key="file-key/2"))
     resealed = Sealed(seal_input("resealed", 200) | {"plaintext": base.inputs["plaintext"]})
+    sibling = Sealed(base.inputs | {"plaintext": seed("plaintext/sibling", 200).hex()})  # same key and header
+    s2 = sibling.frames()[2]
     xchacha = Sealed(seal_input("four-chunks", 200, suite="XC20P"))
     wide = Sealed(seal_input("four-chunks", 200, chunk_size=128))
     op = "attachment_open"
@@ -213,16 +238,29 @@ def stream_attack_cases() -> list[Case]:
         bad("attachment-open-empty-final-chunk", "an authentic empty final chunk after a full one",
             base.open_input(crafted([(0, p[0], False), (1, b"", True)])), "MR-ATT-EMPTY-FINAL"),
         bad("attachment-open-chunk-tag-flipped", "one bit of chunk 1's tag flipped",
-            base.open_input(header + c0 + c1[:-1] + bytes((c1[-1] ^ 1,)) + c2 + c3), "MR-ATT-TAMPERED"),
+            base.open_input(header + c0 + patch(c1, 79, bytes((c1[79] ^ 1,))) + c2 + c3), "MR-ATT-TAMPERED"),
         bad("attachment-open-chunk-ciphertext-flipped", "one bit of chunk 3's ciphertext flipped",
             base.open_input(header + c0 + c1 + c2 + bytes((c3[0] ^ 1,)) + c3[1:]), "MR-ATT-TAMPERED"),
         bad("attachment-open-swapped-file", "another attachment's blob (another file key), digest recomputed",
             base.open_input(other.blob), "MR-ATT-SWAPPED"),
         bad("attachment-open-swapped-file-genuine-reference", "another attachment's blob, the genuine reference",
             base.open_input(other.blob, reference=base.reference_text), "MR-ATT-SWAPPED"),
-        bad("attachment-open-digest-mismatch",
+        bad("attachment-open-root-mismatch",
             "the same content and file key sealed again (another salt): valid, but not the blob referenced",
-            base.open_input(resealed.blob, reference=base.reference_text), "MR-ATT-DIGEST"),
+            base.open_input(resealed.blob, reference=base.reference_text), "MR-ATT-ROOT"),
+        bad("attachment-open-sibling-blob", "another blob sealed under the same file key and header, the genuine "
+            "reference: every frame is consistent, only the root tells", base.open_input(sibling.blob,
+            reference=base.reference_text), "MR-ATT-ROOT"),
+        bad("attachment-open-other-blob-chunk", "chunk 2 with its hashes from another blob under the same header: "
+            "frame 3's nodes no longer match", base.open_input(header + c0 + c1 + s2 + c3), "MR-ATT-TREE"),
+        bad("attachment-open-leaf-flipped", "one bit of the leaf stored after chunk 0 flipped",
+            base.open_input(header + patch(c0, 80, bytes((c0[80] ^ 1,))) + c1 + c2 + c3), "MR-ATT-TREE"),
+        bad("attachment-open-node-flipped", "one bit of the level-1 node stored after chunk 1 flipped",
+            base.open_input(header + c0 + patch(c1, 112, bytes((c1[112] ^ 1,))) + c2 + c3), "MR-ATT-TREE"),
+        bad("attachment-open-tree-truncated", "the last tree hash (the root's node after the final chunk) cut off",
+            base.open_input(base.blob[:-32], reference=base.reference_text), "MR-ATT-TREE"),
+        bad("attachment-open-tree-stripped", "the chunks alone, without any tree hash (the version 1 layout)",
+            base.open_input(header + b"".join(base.chunks())), "MR-ATT-TREE"),
         bad("attachment-open-wrong-suite", "a genuine XChaCha blob under the same file key; the reference says A256GCM",
             base.open_input(xchacha.blob, suite=Suite.AES_256_GCM), "MR-ATT-MISMATCH"),
         bad("attachment-open-wrong-chunk-size", "a genuine 128-byte-chunk blob; the reference says 64",
@@ -231,89 +269,3 @@ def stream_attack_cases() -> list[Case]:
             base.open_input(base.blob, reference=base.reference_text.replace('"size":200', '"size":201')),
             "MR-ATT-MISMATCH"),
     ]
-
-
-def chunk_cases() -> list[Case]:
-    base = Sealed(SEALS["four-chunks"][1])
-    chunks, header = base.chunks(), base.header.hex()
-    op = "attachment_open_chunk"
-
-    def at(index: int, chunk: bytes, **changes: Any) -> Input:
-        return {"reference": base.reference_text, "header": header, "index": index, "chunk": chunk.hex()} | changes
-
-    out = [valid(f"attachment-open-chunk-{k}", op, f"random access to chunk {k} of 4 alone", at(k, chunks[k]))
-           for k in range(4)]
-    out += [
-        invalid("attachment-open-chunk-moved", op, "chunk 2's bytes offered as chunk 1", at(1, chunks[2]), "E_AUTH",
-                "MR-ATT-REORDERED"),
-        invalid("attachment-open-chunk-not-final", op, "chunk 2 of 4 offered as the final chunk 3 (wrong length)",
-                at(3, chunks[2]), "E_AUTH", "MR-ATT-LAST-FLAG"),
-        invalid("attachment-open-chunk-index-4", op, "index 4 of a 4-chunk attachment", at(4, chunks[3]), "E_FORMAT",
-                "MR-ATT-INDEX"),
-        invalid("attachment-open-chunk-index-negative", op, "index -1", at(-1, chunks[0]), "E_FORMAT", "MR-ATT-INDEX"),
-        invalid("attachment-open-chunk-header-tampered", op, "the header's salt flipped",
-                at(0, chunks[0], header=patch(base.header, 10, b"\xff").hex()), "E_AUTH", "MR-ATT-HEADER-TAMPERED"),
-        invalid("attachment-open-chunk-header-short", op, "a 69-byte header", at(0, chunks[0], header=header[:-2]),
-                "E_FORMAT", "MR-ATT-HEADER-TRUNCATED"),
-        invalid("attachment-open-chunk-truncated", op, "chunk 0 missing its last byte", at(0, chunks[0][:-1]),
-                "E_AUTH", "MR-ATT-TRUNCATED"),
-    ]
-    return out
-
-
-def reference_cases() -> list[Case]:
-    genuine = Sealed(SEALS["four-chunks"][1])
-    text = genuine.reference_text
-    obj = genuine.reference.to_dict()
-    op = "attachment_reference_parse"
-
-    def edited(**changes: Any) -> str:
-        fields = {k: v for k, v in (obj | changes).items() if v is not None}
-        return "{" + ",".join(f'"{k}":{_json(v)}' for k, v in sorted(fields.items())) + "}"
-
-    def bad(case_id: str, description: str, reference: str, reject: str) -> Case:
-        return invalid(f"attachment-reference-{case_id}", op, description, {"reference": reference}, "E_FORMAT", reject)
-
-    key = obj["key"]
-    return [
-        valid("attachment-reference-canonical", op, "the canonical reference", {"reference": text}),
-        valid("attachment-reference-not-canonical", op, "whitespace and another member order are accepted",
-              {"reference": json.dumps(dict(sorted(obj.items(), reverse=True)), indent=1)}),
-        valid("attachment-reference-largest", op, "the largest size: 2^32 chunks of 2^20 bytes",
-              {"reference": edited(size=1 << 52, chunk_size=1 << 20)}),
-        bad("version-2", "v = 2", edited(v=2), "MR-ATT-REF-VERSION"),
-        bad("version-string", "v = \"1\"", edited(v="1"), "MR-ATT-REF-VERSION"),
-        bad("missing-sha256", "no sha256 member", edited(sha256=None), "MR-JSON-MISSING"),
-        bad("unknown-member", "an extra member name", edited(name="cat.png"), "MR-JSON-UNKNOWN"),
-        bad("duplicate-size", "size given twice", text[:-1] + ',"size":200}', "MR-JSON-DUPLICATE"),
-        bad("not-object", "a JSON array", "[" + text + "]", "MR-JSON-SYNTAX"),
-        bad("size-float", "size 200.0", edited(size=200.0), "MR-JSON-TYPE"),
-        bad("size-true", "size true", edited(size=True), "MR-JSON-TYPE"),
-        bad("size-negative", "size -1", edited(size=-1), "MR-ATT-REF-SIZE"),
-        bad("size-too-large", "2^32 chunks of 2^20 bytes and one byte more", edited(size=(1 << 52) + 1, chunk_size=1 << 20),
-            "MR-ATT-REF-SIZE"),
-        bad("too-many-chunks", "2^32 + 1 chunks of 64 bytes", edited(size=(1 << 38) + 1), "MR-ATT-REF-SIZE"),
-        bad("chunk-size-100", "a chunk size that is not a power of two", edited(chunk_size=100), "MR-ATT-REF-CHUNK-SIZE"),
-        bad("chunk-size-32", "chunk size 2^5", edited(chunk_size=32), "MR-ATT-REF-CHUNK-SIZE"),
-        bad("chunk-size-2m", "chunk size 2^21", edited(chunk_size=1 << 21), "MR-ATT-REF-CHUNK-SIZE"),
-        bad("suite-unknown", "suite A128GCM", edited(suite="A128GCM"), "MR-ATT-REF-SUITE"),
-        bad("key-short", "a 31-byte key", edited(key=b64encode(b64decode(key, "key")[:-1])), "MR-B64-LENGTH"),
-        bad("key-padded", "the key with base64 padding", edited(key=key + "="), "MR-B64-PAD"),
-        bad("key-standard-alphabet", "a key with '+', from the standard base64 alphabet", edited(key="+" + key[1:]),
-            "MR-B64-ALPHABET"),
-        bad("sha256-noncanonical", "non-zero unused trailing bits in sha256", edited(sha256=_noncanonical(obj["sha256"])),
-            "MR-B64-NONCANONICAL"),
-        bad("content-type-space", "a content type with a space", edited(content_type="image/png; q=1"),
-            "MR-CONTENT-TYPE"),
-        bad("content-type-empty", "an empty content type", edited(content_type=""), "MR-CONTENT-TYPE"),
-    ]
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value)
-
-
-def _noncanonical(text: str) -> str:
-    # 32 bytes are 43 characters; the last carries 2 unused bits. Setting one decodes to the same bytes.
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    return text[:-1] + alphabet[alphabet.index(text[-1]) | 1]

@@ -120,12 +120,12 @@ def _commit_or_undo(sink: _Output, reference_path: str) -> None:
 def _report_sealed(args: argparse.Namespace, reference: AttachmentReference) -> None:
     facts = {"size": reference.size, "encrypted_size": reference.encrypted_size, "suite": reference.suite.label,
              "chunk_size": reference.chunk_size, "content_type": reference.content_type,
-             "sha256": reference.sha256.hex()}
+             "root": reference.root.hex()}
     if wants_json(args):
         emit_ok({"output": _name(args.output), "reference": args.reference, **facts})
         return
     note(f"sealed {plural(reference.size, 'byte')} ({reference.content_type}) into {_name(args.output)}, "
-         f"{plural(reference.encrypted_size, 'byte')}, sha256 {reference.sha256.hex()}")
+         f"{plural(reference.encrypted_size, 'byte')}, root {reference.root.hex()}")
     note(f"reference (secret, holds the file key) in {args.reference}: send it with "
          f"`domvia-e2ee seal --content-type {CONTENT_TYPE_ATTACHMENT} -i {args.reference}`")
 
@@ -146,7 +146,7 @@ def open_command(args: argparse.Namespace) -> int:
         sink.commit()
     if wants_json(args):
         emit_ok({"output": _name(args.output), "size": reference.size, "content_type": reference.content_type,
-                 "sha256": reference.sha256.hex()})
+                 "root": reference.root.hex()})
     else:
         note(f"opened {plural(reference.size, 'byte')} ({reference.content_type}) into {_name(args.output)}: "
              "verified")

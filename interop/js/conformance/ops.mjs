@@ -283,7 +283,7 @@ const OPS = {
 
   attachment_open_chunk(i) {
     const ref = AttachmentReference.fromJSON(i.reference);
-    return { plaintext: toHex(openAttachmentChunk(ref, hex(i.header), i.index, hex(i.chunk))) };
+    return { plaintext: toHex(openAttachmentChunk(ref, hex(i.header), i.index, hex(i.chunk), hex(i.proof))) };
   },
 
   attachment_reference_parse(i) {
@@ -294,7 +294,7 @@ const OPS = {
       chunk_size: r.chunkSize,
       size: r.size,
       content_type: r.contentType,
-      sha256: toHex(r.sha256),
+      root: toHex(r.root),
       chunk_count: r.chunkCount,
       encrypted_size: r.encryptedSize,
       canonical: r.toJSON(),

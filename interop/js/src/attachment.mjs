@@ -1,12 +1,12 @@
-// Streamed attachments (spec/attachment.md): STREAM chunked AEAD with a key-committing header, and the
-// attachment reference.
-import { sha256 } from '@noble/hashes/sha2.js';
+// Streamed attachments (spec/attachment.md): STREAM chunked AEAD with a key-committing header, each
+// chunk followed by its part of the chunk tree (attachmenttree.mjs), and the attachment reference.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { ByteWriter, b64uDecode, b64uEncode, checkContentType, concat, constantTimeEqual } from './encoding.mjs';
 import { AuthError, FormatError } from './errors.mjs';
 import { canonicalJson, checkMembers, getInteger, getString, parseStrict } from './json.mjs';
 import { INFO_ATTACHMENT_KEY, MAGIC_ATTACHMENT } from './labels.mjs';
 import { hkdfExpand, hkdfExtract } from './keys.mjs';
+import { HASH_LENGTH, TreeBuilder, frameHashes, hashesBefore } from './attachmenttree.mjs';
 import { A256GCM, TAG_LENGTH, aeadDecrypt, aeadEncrypt, suiteById, toSuite } from './suites.mjs';
 
 export const HEADER_LENGTH = 70;
@@ -28,10 +28,18 @@ export function chunkCount(size, chunkSize) {
   return Math.max(1, Math.ceil(size / chunkSize));
 }
 
-/** encrypted_size(size) = 70 + size + 16 n */
+/** encrypted_size(size) = 70 + size + 16 n + 32 (2n - popcount(n)) */
 export function encryptedSize(size, chunkSize) {
-  return HEADER_LENGTH + size + TAG_LENGTH * chunkCount(size, chunkSize);
+  const n = chunkCount(size, chunkSize);
+  return HEADER_LENGTH + size + TAG_LENGTH * n + HASH_LENGTH * hashesBefore(n);
 }
+
+/** Length of encrypted chunk i (ciphertext and tag) of a reference. */
+export function chunkLength(ref, i) {
+  const n = ref.chunkCount;
+  return (i < n - 1 ? ref.chunkSize : ref.size - (n - 1) * ref.chunkSize) + TAG_LENGTH;
+}
+
 
 /** payload_key || commitment = HKDF-Expand(HKDF-Extract(salt, file_key), INFO_ATTACHMENT_KEY || header_prefix, 64) */
 export function attachmentKeys(fileKey, headerPrefix) {
@@ -54,13 +62,13 @@ export function chunkNonce(suite, index, last) {
 // ---------------------------------------------------------------- reference
 
 export class AttachmentReference {
-  constructor({ fileKey, suite, chunkSize, size, contentType, sha256: digest }) {
+  constructor({ fileKey, suite, chunkSize, size, contentType, root }) {
     this.fileKey = fileKey;
     this.suite = toSuite(suite);
     this.chunkSize = chunkSize;
     this.size = size;
     this.contentType = checkContentType(contentType, 'content_type');
-    this.sha256 = digest;
+    this.root = root;
     Object.freeze(this);
   }
 
@@ -73,8 +81,9 @@ export class AttachmentReference {
 
   static fromJSON(text) {
     const o = parseStrict(text, 'reference', REFERENCE_MAX);
-    checkMembers(o, ['chunk_size', 'content_type', 'key', 'sha256', 'size', 'suite', 'v']);
-    if (typeof o.v !== 'bigint' || o.v !== 1n) throw new FormatError('v', 'unsupported version');
+    // The version first, whatever the other members (version 1 had sha256 and no root).
+    if ('v' in o && (typeof o.v !== 'bigint' || o.v !== 2n)) throw new FormatError('v', 'unsupported version');
+    checkMembers(o, ['chunk_size', 'content_type', 'key', 'root', 'size', 'suite', 'v']);
     const fileKey = b64uDecode(getString(o, 'key'), 'key', 32);
     const suite = toSuite(getString(o, 'suite'), 'suite');
     const cs = getInteger(o, 'chunk_size');
@@ -83,8 +92,8 @@ export class AttachmentReference {
     const size = getInteger(o, 'size');
     if (size < 0n || size > BigInt(MAX_CHUNKS) * BigInt(chunkSize)) throw new FormatError('size', 'out of range');
     const contentType = checkContentType(getString(o, 'content_type'), 'content_type');
-    const digest = b64uDecode(getString(o, 'sha256'), 'sha256', 32);
-    return new AttachmentReference({ fileKey, suite, chunkSize, size: Number(size), contentType, sha256: digest });
+    const root = b64uDecode(getString(o, 'root'), 'root', 32);
+    return new AttachmentReference({ fileKey, suite, chunkSize, size: Number(size), contentType, root });
   }
 
   toObject() {
@@ -92,10 +101,10 @@ export class AttachmentReference {
       chunk_size: this.chunkSize,
       content_type: this.contentType,
       key: b64uEncode(this.fileKey),
-      sha256: b64uEncode(this.sha256),
+      root: b64uEncode(this.root),
       size: this.size,
       suite: this.suite.name,
-      v: 1,
+      v: 2,
     };
   }
 
@@ -120,7 +129,7 @@ export function parseAttachmentHeader(bytes) {
   if (bytes[0] !== MAGIC_ATTACHMENT[0] || bytes[1] !== MAGIC_ATTACHMENT[1] || bytes[2] !== MAGIC_ATTACHMENT[2]) {
     throw new FormatError('magic', 'not an attachment');
   }
-  if (bytes[3] !== MAGIC_ATTACHMENT[3]) throw new FormatError('version', 'not version 1');
+  if (bytes[3] !== MAGIC_ATTACHMENT[3]) throw new FormatError('version', 'not version 2');
   const suite = suiteById(bytes[4], 'suite');
   const log2 = bytes[5];
   if (log2 < MIN_LOG2_CHUNK || log2 > MAX_LOG2_CHUNK) throw new FormatError('chunk_size', 'log2 chunk size outside 6..20');
@@ -145,7 +154,8 @@ export class AttachmentSealer {
   #bufferedLength = 0;
   #index = 0;
   #size = 0;
-  #hash = sha256.create();
+  #tree = new TreeBuilder();
+  #header;
   #headerPending;
   #done = false;
 
@@ -161,11 +171,11 @@ export class AttachmentSealer {
     const prefix = new ByteWriter().bytes(MAGIC_ATTACHMENT).u8(this.suite.id).u8(log2).bytes(salt).finish();
     const { payloadKey, commitment } = attachmentKeys(this.fileKey, prefix);
     this.#payloadKey = payloadKey;
-    this.#headerPending = concat(prefix, commitment);
+    this.#header = concat(prefix, commitment);
+    this.#headerPending = this.#header;
   }
 
   #emit(parts, bytes) {
-    this.#hash.update(bytes);
     parts.push(bytes);
   }
 
@@ -173,7 +183,7 @@ export class AttachmentSealer {
     if (this.#index >= MAX_CHUNKS) throw new FormatError('size', 'more than 2^32 chunks');
     const ct = aeadEncrypt(this.suite, this.#payloadKey, chunkNonce(this.suite, this.#index, last), plaintext);
     this.#index += 1;
-    return ct;
+    return concat(ct, this.#tree.add(ct));
   }
 
   push(data) {
@@ -207,7 +217,7 @@ export class AttachmentSealer {
     this.#buffered = [];
     const reference = new AttachmentReference({
       fileKey: this.fileKey, suite: this.suite, chunkSize: this.chunkSize, size: this.#size,
-      contentType: contentType ?? this.contentType, sha256: this.#hash.digest(),
+      contentType: contentType ?? this.contentType, root: this.#tree.root(this.#header),
     });
     return { bytes: concat(...parts), reference };
   }
@@ -235,7 +245,8 @@ export class AttachmentReader {
   #pending = new Uint8Array(0);
   #offset = 0;
   #index = 0;
-  #hash = sha256.create();
+  #tree = new TreeBuilder();
+  #header = null;
   #failed = false;
 
   constructor(reference) {
@@ -244,9 +255,18 @@ export class AttachmentReader {
     this.n = this.#ref.chunkCount;
   }
 
-  #chunkLength(i) {
-    const { size, chunkSize } = this.#ref;
-    return (i < this.n - 1 ? chunkSize : size - (this.n - 1) * chunkSize) + TAG_LENGTH;
+  #frameLength(i) {
+    return chunkLength(this.#ref, i) + HASH_LENGTH * frameHashes(i);
+  }
+
+  /** Decrypt the frame's chunk, then check the tree hashes stored after it. */
+  #openFrame(frame, last) {
+    const len = chunkLength(this.#ref, this.#index);
+    const ct = frame.subarray(0, len);
+    const plain = aeadDecrypt(this.#suite, this.#payloadKey, chunkNonce(this.#suite, this.#index, last), ct);
+    if (!constantTimeEqual(this.#tree.add(ct), frame.subarray(len))) throw new AuthError();
+    this.#index += 1;
+    return plain;
   }
 
   get #bufLength() {
@@ -266,7 +286,6 @@ export class AttachmentReader {
 
   push(data) {
     if (this.#failed) throw new AuthError();
-    this.#hash.update(data);
     this.#pending = concat(this.#pending.subarray(this.#offset), data);
     this.#offset = 0;
     const out = [];
@@ -276,10 +295,8 @@ export class AttachmentReader {
         this.#openHeader(this.#take(HEADER_LENGTH));
       }
       // Open each complete chunk that is known not to be the last one: the final chunk waits for finish().
-      while (this.#index < this.n - 1 && this.#bufLength >= this.#chunkLength(this.#index)) {
-        const ct = this.#take(this.#chunkLength(this.#index));
-        out.push(aeadDecrypt(this.#suite, this.#payloadKey, chunkNonce(this.#suite, this.#index, false), ct));
-        this.#index += 1;
+      while (this.#index < this.n - 1 && this.#bufLength >= this.#frameLength(this.#index)) {
+        out.push(this.#openFrame(this.#take(this.#frameLength(this.#index)), false));
       }
     } catch (e) {
       this.#fail(e);
@@ -293,9 +310,10 @@ export class AttachmentReader {
     if (!constantTimeEqual(commitment, h.commitment)) throw new AuthError();
     if (h.suite.id !== this.#ref.suite.id || h.chunkSize !== this.#ref.chunkSize) throw new AuthError();
     this.#payloadKey = payloadKey;
+    this.#header = h.bytes;
   }
 
-  /** Verify the end of the blob and its digest; return the final chunk's plaintext. */
+  /** Verify the end of the blob and the root; return the final chunk's plaintext. */
   finish() {
     if (this.#failed) throw new AuthError();
     try {
@@ -304,13 +322,11 @@ export class AttachmentReader {
         this.push(new Uint8Array(0));
       }
       if (this.#index !== this.n - 1) throw new AuthError();
-      const len = this.#chunkLength(this.#index);
+      const len = this.#frameLength(this.#index);
       if (this.#bufLength < len) throw new AuthError();
-      const ct = this.#take(len);
-      const plain = aeadDecrypt(this.#suite, this.#payloadKey, chunkNonce(this.#suite, this.#index, true), ct);
+      const plain = this.#openFrame(this.#take(len), true);
       if (this.#bufLength !== 0) throw new AuthError();
-      if (!constantTimeEqual(this.#hash.digest(), this.#ref.sha256)) throw new AuthError();
-      this.#index += 1;
+      if (!constantTimeEqual(this.#tree.root(this.#header), this.#ref.root)) throw new AuthError();
       return plain;
     } catch (e) {
       this.#fail(e);
@@ -326,28 +342,9 @@ export function openAttachment(reference, blob) {
   return concat(head, tail);
 }
 
-/**
- * Random access to chunk `index` from the reference, the 70-byte header and the chunk's bytes. Order:
- * reference (E_FORMAT), header parse (E_FORMAT), commitment and suite/chunk size (E_AUTH), index outside
- * 0..n-1 (E_FORMAT, field index), chunk length and decryption (E_AUTH).
- */
-export function openAttachmentChunk(reference, header, index, chunk) {
-  const ref = typeof reference === 'string' ? AttachmentReference.fromJSON(reference) : reference;
-  if (header.length !== HEADER_LENGTH) throw new FormatError('header', 'not 70 bytes');
-  const h = parseAttachmentHeader(header);
-  const { payloadKey, commitment } = attachmentKeys(ref.fileKey, h.prefix);
-  if (!constantTimeEqual(commitment, h.commitment)) throw new AuthError();
-  if (h.suite.id !== ref.suite.id || h.chunkSize !== ref.chunkSize) throw new AuthError();
-  // The index is checked once the header is known to belong to the reference (spec/attachment.md#random-access).
-  const n = ref.chunkCount;
-  if (!Number.isInteger(index) || index < 0 || index >= n) throw new FormatError('index', 'outside 0..n-1');
-  const last = index === n - 1;
-  const expected = (last ? ref.size - (n - 1) * ref.chunkSize : ref.chunkSize) + TAG_LENGTH;
-  if (chunk.length !== expected) throw new AuthError();
-  return aeadDecrypt(ref.suite, payloadKey, chunkNonce(ref.suite, index, last), chunk);
+/** Offset of chunk i in the blob: the header, the frames before it (chunks and their tree hashes). */
+export function chunkOffset(index, chunkSize) {
+  return HEADER_LENGTH + index * (chunkSize + TAG_LENGTH) + HASH_LENGTH * hashesBefore(index);
 }
 
-/** Offset of chunk i in the blob. */
-export function chunkOffset(index, chunkSize) {
-  return HEADER_LENGTH + index * (chunkSize + TAG_LENGTH);
-}
+export { openAttachmentChunk, proofOffsets } from './attachmentaccess.mjs';

@@ -8,7 +8,7 @@ import {
   openAttachmentChunk,
   sealAttachment,
 } from '../src/index.mjs';
-import { chunkOffset } from '../src/attachment.mjs';
+import { chunkLength, chunkOffset, proofOffsets } from '../src/attachment.mjs';
 import { code } from '../testing/code.mjs';
 
 
@@ -39,10 +39,17 @@ test('streaming sealing in odd pieces gives a blob that opens whole, streamed an
       assert.deepEqual(Uint8Array.from(out), plain);
       for (let i = 0; i < ref.chunkCount; i++) {
         const start = chunkOffset(i, 64);
-        const end = i === ref.chunkCount - 1 ? blob.length : chunkOffset(i + 1, 64);
-        assert.deepEqual(openAttachmentChunk(ref, blob.subarray(0, 70), i, blob.subarray(start, end)), plain.subarray(i * 64, i * 64 + 64));
+        const chunk = blob.subarray(start, start + chunkLength(ref, i));
+        const proof = new Uint8Array(proofOffsets(ref, i).flatMap((at) => [...blob.subarray(at, at + 32)]));
+        assert.deepEqual(openAttachmentChunk(ref, blob.subarray(0, 70), i, chunk, proof), plain.subarray(i * 64, i * 64 + 64));
+        if (proof.length) {
+          const wrong = Uint8Array.from(proof);
+          wrong[0] ^= 1;
+          assert.equal(code(() => openAttachmentChunk(ref, blob.subarray(0, 70), i, chunk, wrong)), 'E_AUTH');
+          assert.equal(code(() => openAttachmentChunk(ref, blob.subarray(0, 70), i, chunk, proof.subarray(32))), 'E_AUTH');
+        }
       }
-      assert.equal(code(() => openAttachmentChunk(ref, blob.subarray(0, 70), ref.chunkCount, new Uint8Array(16))), 'E_FORMAT');
+      assert.equal(code(() => openAttachmentChunk(ref, blob.subarray(0, 70), ref.chunkCount, new Uint8Array(16), new Uint8Array(0))), 'E_FORMAT');
       assert.equal(code(() => openAttachment(ref, blob.subarray(0, blob.length - 1))), 'E_AUTH');
     }
   }
