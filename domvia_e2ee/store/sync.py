@@ -127,8 +127,9 @@ def _walk_room(store: ServerStore, walk: _Walk, participant_id: str, room_id: st
             return RoomPosition(state.newest, position.seq, state.history)
     state.histories()
     last = position.seq
+    # One entry more than fits: it does not fit, which tells the walk that the limit cut it.
     for seq, kind, ref, epoch, sender in _log_after(store, participant_id, room_id, position.seq, first,
-                                                    walk.room_left()):
+                                                    walk.room_left() + 1):
         if kind == "b":
             done = state.epoch_item(seq, ref, epoch)
         elif kind == "f":
