@@ -62,7 +62,7 @@ def _apply(ring: KeyRing, batch) -> list[bytes]:
 
 
 def test_a_round_trip_serves_every_member_what_it_can_read(world) -> None:
-    store, rings, room = world
+    store, rings, _room = world
     sealed = rings["bob"].seal(ROOM, b"hello")
     seq = store.put_message(sealed.to_json())
     assert store.put_message(sealed.to_bytes()) == seq           # the same message, either form: stored once
@@ -174,7 +174,7 @@ def test_a_second_header_for_an_epoch_is_kept_and_served_as_fork_evidence(people
 
 
 def test_the_limit_bounds_a_batch_and_the_cursor_resumes(world) -> None:
-    store, rings, room = world
+    store, rings, _room = world
     texts = [b"m%d" % i for i in range(7)]
     for text in texts:
         store.put_message(rings["alice"].seal(ROOM, text).to_bytes())
@@ -190,7 +190,7 @@ def test_the_limit_bounds_a_batch_and_the_cursor_resumes(world) -> None:
 
 
 def test_held_serves_again_an_epoch_the_key_ring_lacks(world) -> None:
-    store, rings, room = world
+    store, _rings, room = world
     store.put_bundle(room.rotate().bundle.to_bytes())
     first = store.sync("bob")                                       # bob holds epoch 1; the epoch-2 slice is lost
     assert [(i.kind, i.epoch) for i in first.items] == [("slice", 1), ("slice", 2)]
@@ -199,7 +199,7 @@ def test_held_serves_again_an_epoch_the_key_ring_lacks(world) -> None:
 
 
 def test_member_proofs_and_slices_are_derived_on_demand(world) -> None:
-    store, rings, room = world
+    store, _, _ = world
     assert store.slice_for(ROOM, 1, "dave") is None and store.member_proof(ROOM, 1, "dave") is None
     proof = store.member_proof(ROOM, 1, "bob")
     assert proof is not None and store.member_proof(ROOM, 1, "bob") == proof
@@ -266,7 +266,7 @@ def test_the_store_runs_in_wal_mode_with_foreign_keys(world) -> None:
 
 def test_two_connections_write_and_read_at_once(people, tmp_path) -> None:
     rings = _rings(people)
-    room, rotation = Room.create(rings["alice"], ROOM, [people["bob"].public])
+    _room, rotation = Room.create(rings["alice"], ROOM, [people["bob"].public])
     path = tmp_path / "wal.db"
     with ServerStore(path) as setup:
         setup.put_bundle(rotation.bundle.to_bytes())
