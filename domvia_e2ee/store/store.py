@@ -254,6 +254,6 @@ class ServerStore(blobs.BlobTables):
              held: Mapping[str, int] | None = None) -> sync.SyncBatch:
         """What the participant is missing since ``cursor``, in an order its key ring accepts (sync.py).
         ``held`` (room to the newest epoch its key ring holds) makes the store serve again epochs the cursor
-        says were served but the key ring lacks. Raises FormatError (E_FORMAT) naming the field for a bad
+        says were served but the key ring lacks (a room it does not list: nothing held). Raises FormatError (E_FORMAT) naming the field for a bad
         cursor, participant id, limit or held epoch."""
         return sync.collect(self, participant_id, cursor, limit=limit, held=held)

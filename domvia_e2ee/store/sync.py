@@ -69,7 +69,7 @@ def collect(store: ServerStore, participant_id: str, token: str | bytes | None, 
     participant_id = check_id(participant_id, "participant_id")
     if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
         raise FormatError("limit", f"must be from 1 to {MAX_LIMIT}")
-    held = _check_held(held)
+    held = None if held is None else _check_held(held)
     cursor = Cursor.from_token(token)
     walk = _Walk(limit)
     rooms = dict(cursor.rooms)
@@ -77,7 +77,9 @@ def collect(store: ServerStore, participant_id: str, token: str | bytes | None, 
         if walk.room_left() <= 0:
             walk.full = True
             break
-        rooms[room_id] = _walk_room(store, walk, participant_id, room_id, cursor.position(room_id), held.get(room_id))
+        # With held, a room it does not list is one its key ring holds nothing of (a join whose slice was lost).
+        holds = None if held is None else held.get(room_id, 0)
+        rooms[room_id] = _walk_room(store, walk, participant_id, room_id, cursor.position(room_id), holds)
     token_out = Cursor(rooms).to_token()
     return SyncBatch(tuple(walk.items), token_out, walk.full, None if token is None else _text(token))
 
@@ -86,9 +88,7 @@ def _text(token: str | bytes) -> str:
     return token if isinstance(token, str) else token.decode("utf-8")
 
 
-def _check_held(held: Mapping[str, int] | None) -> dict[str, int]:
-    if held is None:
-        return {}
+def _check_held(held: Mapping[str, int]) -> dict[str, int]:
     if not isinstance(held, Mapping):
         raise FormatError("held", "must map room ids to epochs")
     checked = {}
