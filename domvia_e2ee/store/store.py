@@ -159,7 +159,7 @@ class ServerStore(blobs.BlobTables):
             return bytes(stored[0][0])
         if not self._is_member(participant_id, row[0]):
             return None
-        proof = MemberProofFile(room_id, epoch, self._bundle(row[0]).proof_for(participant_id)).to_bytes()
+        proof = self._bundle(row[0]).proof_file_for(participant_id).to_bytes()
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO member_proofs (bundle_id, participant_id, body) VALUES (?, ?, ?)",
                        (row[0], participant_id, proof))
