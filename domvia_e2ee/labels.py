@@ -58,6 +58,16 @@ SIG_DEVICE_LIST: Final = b"domvia-e2ee/v3 device-list-sig"
 DEVICE_LIST_HASH: Final = b"domvia-e2ee/v3 device-list-hash"
 USER_FINGERPRINT: Final = b"domvia-e2ee/v3 user-fingerprint"
 
+# Key backup and sibling sharing (spec/backup.md): the user key's signature over the backup's public
+# key, the uploader device's signature over a chunk, the HPKE info of a chunk, the backup key's
+# derivation from its secret, the key id, and the recovery key's checksum.
+SIG_BACKUP_INFO: Final = b"domvia-e2ee/v3 backup-info-sig"
+SIG_BACKUP_CHUNK: Final = b"domvia-e2ee/v3 backup-chunk-sig"
+INFO_BACKUP_WRAP: Final = b"domvia-e2ee/v3 backup-wrap"
+INFO_BACKUP_KEY: Final = b"domvia-e2ee/v3 backup-key-pair"
+BACKUP_KEY_ID: Final = b"domvia-e2ee/v3 backup-id"
+RECOVERY_CHECKSUM: Final = b"domvia-e2ee/v3 recovery-checksum"
+
 # Identities.
 FINGERPRINT: Final = b"domvia-e2ee/v1 fingerprint"
 

@@ -35,6 +35,8 @@ class EpochRecord:
     messages: int = field(default=0)
     # The rotator's device list (none for a participant that is not a user's device), for the announcement.
     rotator_lists: tuple[DeviceList, ...] = ()
+    # The key was held and then forgotten under the retention policy (opening says E_WITHHELD, not E_NOT_MEMBER).
+    withheld: bool = False
 
     @property
     def epoch(self) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from .forks import MAX_EVIDENCE_PER_ROOM, ForkEvidence
 from .header import EpochHeader
 from .history import HistoryBundle, accept_history
 from .members import MemberProofFile, RosterEntry
+from .restored import merge_restored
 from .user_directory import UserDirectory
 from .replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS, ReplayState
 from . import opening
@@ -69,7 +71,9 @@ class KeyRing:
         self._replay = ReplayState(replay_capacity, live_epochs)
         self._validated: dict[bytes, PublicIdentity] = {}
         self.users = UserDirectory()
-        self._superseded: dict[tuple[str, int], tuple[int, list[str]]] = {}
+        self._superseded: dict[str, tuple[int, int, list[str]]] = {}
+        self._restored: set[str] = set()  # rooms whose earlier epochs came back from a backup or a sibling
+        self._backed_up: set[tuple[str, int, bool]] = set()  # (room, epoch, with key) already in a backup chunk
 
     @property
     def owner(self) -> Identity:
@@ -201,6 +205,8 @@ class KeyRing:
         self._forks.pop(room_id, None)
         self._anchors.pop(room_id, None)
         self._replay.forget_room(room_id)
+        self._restored.discard(room_id)
+        self._backed_up = {b for b in self._backed_up if b[0] != room_id}
 
     # -- messages ------------------------------------------------------------------------
 
@@ -261,6 +267,7 @@ class KeyRing:
             raise UsageError(f"a message is a SealedMessage, bytes or str, not {type(message).__name__}")
         sealed = SealedMessage.parse(message)
         held = self._held(sealed.room_id)
+        opening.before_first(held, sealed, self._owner.participant_id, sealed.room_id in self._restored)
         record, key = opening.keyed_record(held, sealed, self._validate, self._keep)
         if sealed.signed:
             opened = sealing._open_parsed(key, sealed, opening.sender(record, sealed.sender_id, self._validate))
@@ -288,11 +295,46 @@ class KeyRing:
         """Devices of the room's latest epoch (as far as its roster is known) that a newer list of their user
         removed or re-keyed: until a rotation, nothing is sealed to them."""
         record = self._current(room_id)
-        cached = self._superseded.get((room_id, record.epoch))
-        if cached is None or cached[0] != self.users.generation:
-            cached = (self.users.generation, self.users.superseded(e.list_digest for e in record.roster.values()))
-            self._superseded[(room_id, record.epoch)] = cached
-        return cached[1]
+        cached = self._superseded.get(room_id)
+        if cached is None or cached[:2] != (record.epoch, self.users.generation):
+            found = self.users.superseded(e.list_digest for e in record.roster.values())
+            cached = self._superseded[room_id] = (record.epoch, self.users.generation, found)
+        return cached[2]
+
+    # -- backup and retention (spec/backup.md) -------------------------------------------
+
+    def accept_restored(self, room_id: str, records: list[EpochRecord]) -> Accepted:
+        """Adds a room's verified restored epochs (users.restore) to its chain: all of them or none. Raises
+        AuthenticationError (E_AUTH) if they do not chain into the held epochs, StaleEpochError (E_STALE) for a
+        held epoch restored with another header."""
+        merged = merge_restored(self._held(room_id), records)
+        accepted = self._commit(room_id, merged, "backup")
+        self._restored.add(room_id)
+        self._backed_up.update((room_id, r.epoch, r.key is not None) for r in records)
+        return accepted
+
+    def backup_pending(self) -> list[tuple[str, EpochRecord]]:
+        """Held epochs not yet in a backup chunk with what is held now (a key learnt later counts again)."""
+        return [(room, self._held(room)[e]) for room in self.rooms() for e in self.epochs(room)
+                if (room, e, self._held(room)[e].key is not None) not in self._backed_up]
+
+    def mark_backed_up(self, pending: list[tuple[str, EpochRecord]]) -> None:
+        """Records that these epochs are in a stored backup chunk."""
+        self._backed_up.update((room, r.epoch, r.key is not None) for room, r in pending)
+
+    def forget_keys_older_than(self, max_age_seconds: int, now: float | None = None) -> int:
+        """The retention policy: drops the key of every epoch issued more than ``max_age_seconds`` ago, except
+        each room's latest, keeping the chain (a stolen device cannot read what it forgot; the backup can).
+        Returns how many keys were dropped."""
+        limit = (time.time() if now is None else now) - max_age_seconds
+        dropped = 0
+        for room in self.rooms():
+            held = self._held(room)
+            for epoch in sorted(held)[:-1]:
+                record = held[epoch]
+                if record.key is not None and record.header.issued_at < limit:
+                    record.key, record.withheld, dropped = None, True, dropped + 1
+        return dropped
 
     # -- views ---------------------------------------------------------------------------
 

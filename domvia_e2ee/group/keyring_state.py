@@ -29,9 +29,9 @@ from .members import MemberProof, RosterEntry
 VERSION = 3
 U64_MAX = (1 << 64) - 1
 _FIELDS = ("v", "owner", "owner_fingerprint", "allow_unsigned", "replay_capacity", "live_epochs", "directory",
-           "anchors", "rooms", "replay", "forks", "users", "lists")
+           "anchors", "rooms", "replay", "forks", "users", "lists", "restored", "backed_up")
 _RECORD = ("header", "signature", "authority", "rotator", "secret", "roster", "complete", "source", "messages",
-           "sealed", "rotator_lists")
+           "sealed", "rotator_lists", "withheld")
 
 
 def _proof(proof: MemberProof | None) -> str | None:
@@ -47,7 +47,7 @@ def _dump_record(record: EpochRecord, owner_id: str) -> dict[str, Any]:
         "roster": [b64encode(e.write(Writer()).getvalue()) for _, e in sorted(record.roster.items())],
         "complete": record.complete, "source": record.source, "messages": record.messages,
         "sealed": 0 if record.key is None else record.key.sealed_count(owner_id),
-        "rotator_lists": [b64encode(d.digest) for d in record.rotator_lists],
+        "rotator_lists": [b64encode(d.digest) for d in record.rotator_lists], "withheld": record.withheld,
     }
 
 
@@ -66,6 +66,7 @@ def keyring_to_plaintext(ring: KeyRing) -> dict[str, Any]:
         "forks": [e.to_dict() for room in sorted(ring._forks) for e in ring._forks[room]],
         "users": [u.to_dict() for u in sorted(ring.users.users(), key=lambda u: u.user_id)],
         "lists": [b64encode(d.raw) for _, d in sorted(ring.users.by_digest().items())],
+        "restored": sorted(ring._restored), "backed_up": sorted([r, e, k] for r, e, k in ring._backed_up),
     }
 
 
@@ -133,9 +134,23 @@ def _load_record(obj: Any, room_id: str, owner_id: str, held: Mapping[bytes, Dev
         raise FormatError("rotator_lists", "names a device list the key ring does not hold") from None
     record = EpochRecord(header, header_bytes, signature, _read_proof(obj["authority"], "authority"),
                          _read_proof(obj["rotator"], "rotator"), key, roster, obj["complete"], source,
-                         _count(obj, "messages", U64_MAX), rotator_lists)
+                         _count(obj, "messages", U64_MAX), rotator_lists, _flag(obj, "withheld"))
     _check_signed(record)
     return record
+
+
+def _flag(obj: dict[str, Any], key: str) -> bool:
+    if not isinstance(obj[key], bool):
+        raise FormatError(key, "must be true or false")
+    return bool(obj[key])
+
+
+def _load_backup_state(ring: KeyRing, restored: Any, backed_up: Any) -> None:
+    ring._restored = {check_id(r, "restored") for r in restored}
+    for room, epoch, with_key in backed_up:
+        if not isinstance(with_key, bool):
+            raise FormatError("backed_up", "malformed entry")
+        ring._backed_up.add((check_id(room, "backed_up"), check_epoch(epoch, "backed_up"), with_key))
 
 
 def _check_signed(record: EpochRecord) -> None:
@@ -205,6 +220,7 @@ def keyring_from_plaintext(obj: dict[str, Any], owner: Identity) -> KeyRing:
         for room, records in dict(obj["rooms"]).items():
             _load_room(ring, check_id(room, "rooms"), records)
         _load_replay(ring, obj["replay"])
+        _load_backup_state(ring, obj["restored"], obj["backed_up"])
         for item in obj["forks"]:
             ring._keep(ForkEvidence.from_dict(item))
     except (TypeError, ValueError, AttributeError, KeyError):

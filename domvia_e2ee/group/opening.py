@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from .. import labels
 from ..encoding import Writer
 from ..errors import (
-    AuthenticationError, ForkError, NotMemberError, StaleEpochError, UnauthorizedError, UnknownKeyError,
-    UnknownSenderError,
+    AuthenticationError, DeviceTooNewError, ForkError, NotMemberError, StaleEpochError, UnauthorizedError, UnknownKeyError,
+    UnknownSenderError, WithheldError,
 )
 from ..hazmat import curves
 from ..identity import PublicIdentity
@@ -28,15 +28,32 @@ Validate = Callable[[RosterEntry], PublicIdentity]
 def keyed_record(held: Mapping[int, EpochRecord], sealed: SealedMessage, validate: Validate,
                  keep: Callable[[ForkEvidence], None]) -> tuple[EpochRecord, RoomKey]:
     """Step 2: the record and key of the message's epoch. Raises UnknownKeyError (E_UNKNOWN_KEY) if it is
-    not held, NotMemberError (E_NOT_MEMBER) for a link, or for another key id E_FORK or E_AUTH (message_fork)."""
+    not held, WithheldError (E_WITHHELD) for a key forgotten under the retention policy, NotMemberError
+    (E_NOT_MEMBER) for a link, or for another key id E_FORK or E_AUTH (message_fork)."""
     record = held.get(sealed.epoch)
     if record is None:
         raise UnknownKeyError(f"no key for room {sealed.room_id!r} epoch {sealed.epoch}")
+    if record.key is None and record.withheld:
+        raise WithheldError(f"the key of room {sealed.room_id!r} epoch {sealed.epoch} was forgotten under this "
+                            "device's retention policy: restore it from the key backup")
     if record.key is None:
         raise NotMemberError(f"you were not a member of room {sealed.room_id!r} in epoch {sealed.epoch}")
     if not record.key.matches(sealed.key_id):
         raise message_fork(record, sealed, validate, keep)
     return record, record.key
+
+
+def before_first(held: Mapping[int, EpochRecord], sealed: SealedMessage, owner_id: str, restored: bool) -> None:
+    """A message of an epoch before the first one a user's device holds: the device was added after it
+    (E_DEVICE_TOO_NEW: restore the backup, or ask a sibling) or, once the backup was restored, the user was
+    not a member then either (E_NOT_MEMBER). A participant that is no user's device is told E_UNKNOWN_KEY
+    by keyed_record, as before."""
+    if not held or sealed.epoch >= min(held) or "/" not in owner_id:
+        return
+    if restored:
+        raise NotMemberError(f"none of your devices held room {sealed.room_id!r} epoch {sealed.epoch}")
+    raise DeviceTooNewError(f"this device was added to room {sealed.room_id!r} after epoch {sealed.epoch}: "
+                            "restore the key backup or ask one of your other devices")
 
 
 def message_fork(record: EpochRecord, sealed: SealedMessage, validate: Validate,
