@@ -170,7 +170,7 @@ def run(args: argparse.Namespace, since: int = 0) -> int:
         return _fail(args, "E_USAGE", str(error), error.hint, EXIT_USAGE)
     except DomviaError as error:  # fields named in words: "room id (r)", not "r"
         return _fail(args, error.code, fields.in_words(str(error), error), getattr(error, "hint", None),
-                     EXIT_FAILURE)
+                     EXIT_FAILURE, getattr(error, "unreadable", None))
     except BrokenPipeError:
         # The reader went away (`| head`): nothing to report to it; stop writing, like other Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -188,7 +188,8 @@ def run(args: argparse.Namespace, since: int = 0) -> int:
                      "rerun with --debug for details, and report it if it persists", EXIT_FAILURE)
 
 
-def _fail(args: argparse.Namespace, code: str, message: str, hint: str | None, status: int) -> int:
+def _fail(args: argparse.Namespace, code: str, message: str, hint: str | None, status: int,
+          unreadable: Any = None) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
     # Library messages hold ids and file names that others chose: shown with controls made visible.
@@ -196,5 +197,9 @@ def _fail(args: argparse.Namespace, code: str, message: str, hint: str | None, s
     if hint:
         print(f"{PROG}: hint: {terminal.visible(hint)}", file=sys.stderr)
     if wants_json(args):
-        emit_json({"ok": False, "error": {"code": code, "message": message, "hint": hint}})
+        error: dict[str, Any] = {"code": code, "message": message, "hint": hint}
+        if unreadable is not None:  # why a message cannot be read: spec/unreadable.md
+            error["unreadable"] = {"cause": unreadable.cause, "action": unreadable.action, "retry": unreadable.retry,
+                                   "message": unreadable.message}
+        emit_json({"ok": False, "error": error})
     return status

@@ -13,6 +13,7 @@ from ..errors import DomviaError
 from ..message import DEFAULT_CONTENT_TYPE, MAX_MESSAGE_JSON, MAX_PLAINTEXT, SealedMessage
 from ..sealing import OpenedMessage
 from ..storage import FileError
+from ..unreadable import explain
 from .io import (
     STDIO, UsageError, add_input_output, check_binary_destination, emit_ok, note, read_input, stage_output, wants_json,
     write_stdout,
@@ -119,12 +120,24 @@ def open_command(args: argparse.Namespace) -> int:
         add_known(ring, args.known)
         allowed, ring.allow_unsigned = ring.allow_unsigned, ring.allow_unsigned or args.allow_unsigned
         with concerning(name, "cannot open: "):
-            opened = ring.open(data, check_replay=not args.no_replay_check)
+            opened = _open_explained(ring, data, not args.no_replay_check)
         ring.allow_unsigned = allowed
         output = stage_output(args.output, opened.plaintext, private=True)
         session.commit([output] if output else [])
     _report_opened(args, opened, output is not None)
     return 0
+
+
+def _open_explained(ring: Any, data: bytes, check_replay: bool) -> OpenedMessage:
+    """ring.open, with a refusal's cause from the unreadable taxonomy as its hint (and in --json)."""
+    try:
+        opened: OpenedMessage = ring.open(data, check_replay=check_replay)
+    except DomviaError as error:
+        cause = explain(error)
+        error.hint = f"{cause.message} [{cause.cause}; client action: {cause.action}]"  # type: ignore[attr-defined]
+        error.unreadable = cause  # type: ignore[attr-defined]
+        raise
+    return opened
 
 
 def _report_opened(args: argparse.Namespace, opened: OpenedMessage, to_file: bool) -> None:

@@ -57,7 +57,9 @@ def concerning(path: str | Path, prefix: str = "") -> Iterator[None]:
     except FileError:
         raise
     except DomviaError as error:
-        raise FileError(path, f"{prefix}{error}", code=error.code, hint=getattr(error, "hint", None)) from None
+        wrapped = FileError(path, f"{prefix}{error}", code=error.code, hint=getattr(error, "hint", None))
+        wrapped.unreadable = getattr(error, "unreadable", None)  # type: ignore[attr-defined]
+        raise wrapped from None
 
 
 @dataclass

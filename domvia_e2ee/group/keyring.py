@@ -259,7 +259,7 @@ class KeyRing:
 
         Live messages (the default) are checked for replay, and in a superseded epoch must come from a
         sender still in the room. check_replay=False re-reads stored history: neither check. Raises
-        E_USAGE, E_FORMAT, E_UNKNOWN_KEY, E_NOT_MEMBER, E_FORK, E_UNKNOWN_SENDER, E_UNAUTHORIZED, E_BAD_KEY,
+        E_USAGE, E_FORMAT, E_UNKNOWN_KEY, E_DEVICE_TOO_NEW, E_WITHHELD, E_NOT_MEMBER, E_FORK, E_UNKNOWN_SENDER, E_UNAUTHORIZED, E_BAD_KEY,
         E_AUTH, E_POLICY (PolicyError: unsigned without allow_unsigned), E_STALE or E_REPLAY, and changes
         nothing when it does (fork evidence aside).
         """

@@ -52,7 +52,9 @@ def test_tampered_message_writes_no_output_and_changes_nothing(world: World) -> 
     cli.path("bad.json").write_text(json.dumps(sealed))
     before = cli.snapshot()
     result = cli("open", "-I", "carol.id", "-i", "bad.json", "-o", "out.txt", expect=1)
-    assert result.lines == ["domvia-e2ee: error: bad.json: cannot open: authentication failed"]
+    assert result.lines == ["domvia-e2ee: error: bad.json: cannot open: authentication failed",
+                            "domvia-e2ee: hint: This message was changed or damaged on its way and cannot be read. "
+                            "[tampered; client action: drop]"]
     assert result.stdout == b""
     assert cli.snapshot() == before
 
@@ -63,7 +65,8 @@ def test_replay_is_refused_unless_rereading(world: World) -> None:
     cli("open", "-I", "carol.id", input=sealed)
     replay = cli("open", "-I", "carol.id", input=sealed, expect=1)
     assert replay.lines == ["domvia-e2ee: error: stdin: cannot open: message 'm-4' from 'bob' in epoch 1 "
-                            "was already opened"]
+                            "was already opened",
+                            "domvia-e2ee: hint: A copy of a message already shown. [replayed; client action: ignore]"]
     assert cli("open", "-I", "carol.id", "--no-replay-check", input=sealed).stdout == b"once"
 
 
@@ -73,7 +76,8 @@ def test_removed_member_cannot_read_new_messages(world: World) -> None:
     cli("keyring", "accept", "-I", "bob.id", "b2.bin")
     sealed = cli("seal", "-I", "bob.id", "--room", "room-42", input="carol is gone").stdout
     refused = cli("open", "-I", "carol.id", input=sealed, expect=1)
-    assert refused.lines == ["domvia-e2ee: error: stdin: cannot open: no key for room 'room-42' epoch 2"]
+    assert refused.lines == ["domvia-e2ee: error: stdin: cannot open: no key for room 'room-42' epoch 2",
+                             "domvia-e2ee: hint: Waiting for this message's key. [no-key-yet; client action: fetch-epochs]"]
     assert cli("open", *ALICE, input=sealed).stdout == b"carol is gone"
 
 
@@ -83,7 +87,9 @@ def test_unsigned_bot_mode_needs_allow_unsigned(world: World) -> None:
     assert "g" not in json.loads(sealed)
     refused = cli("open", "-I", "carol.id", input=sealed, expect=1)
     assert refused.lines == ["domvia-e2ee: error: stdin: cannot open: unsigned message refused: "
-                             "this key ring requires signatures"]
+                             "this key ring requires signatures",
+                             "domvia-e2ee: hint: Refused by this device's settings (an unsigned message). "
+                             "[refused-by-policy; client action: none]"]
     opened = cli("open", "-I", "carol.id", "--allow-unsigned", input=sealed)
     assert opened.stdout == b"beep"
     assert opened.lines[0].startswith("domvia-e2ee: UNSIGNED (bot mode): claims to be from bob;")
@@ -107,7 +113,9 @@ def test_open_failures(world: World) -> None:
     empty = cli("open", "-I", "carol.id", input=b"", expect=1)
     assert empty.lines == ["domvia-e2ee: error: stdin: empty: no sealed message"]
     garbage = cli("open", "-I", "carol.id", input=b"{not json", expect=1)
-    assert garbage.lines == ["domvia-e2ee: error: stdin: cannot open: message: not valid JSON"]
+    assert garbage.lines == ["domvia-e2ee: error: stdin: cannot open: message: not valid JSON",
+                             "domvia-e2ee: hint: This message was changed or damaged on its way and cannot be read. "
+                             "[tampered; client action: drop]"]
     missing = cli("open", "-I", "carol.id", "-i", "nope.json", expect=1)
     assert missing.lines == ["domvia-e2ee: error: nope.json: No such file or directory"]
 

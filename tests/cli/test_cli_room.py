@@ -50,8 +50,11 @@ def test_remove_rotates_and_the_removed_member_gets_no_key(world: World) -> None
     sealed = cli("seal", "-I", "bob.id", "--room", "room-42", input="after carol").stdout
     refused = cli("open", "-I", "carol.id", input=sealed, expect=1)
     assert refused.lines == ["domvia-e2ee: error: stdin: cannot open: you were not a member of room 'room-42' "
-                             "in epoch 2"]
-    assert cli("open", "-I", "carol.id", "--json", input=sealed, expect=1).json()["error"]["code"] == "E_NOT_MEMBER"
+                             "in epoch 2",
+                             "domvia-e2ee: hint: Sent while you were not in this room. [not-a-member; client action: none]"]
+    error = cli("open", "-I", "carol.id", "--json", input=sealed, expect=1).json()["error"]
+    assert error["code"] == "E_NOT_MEMBER" and error["unreadable"] == {
+        "cause": "not-a-member", "action": "none", "retry": False, "message": "Sent while you were not in this room."}
 
 
 def test_add_with_slices_and_history(world: World) -> None:
