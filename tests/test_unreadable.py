@@ -22,7 +22,7 @@ def test_the_spec_table_is_the_code() -> None:
 
 
 def test_every_cause_a_client_must_tell_apart_has_its_own_code() -> None:
-    assert ISSUE_CAUSES <= {c.cause for c in TAXONOMY.values()}
+    assert {c.cause for c in TAXONOMY.values()} >= ISSUE_CAUSES
     raised = set(re.findall(r"E_[A-Z_]+", KeyRing.open.__doc__ or ""))
     assert raised - {"E_USAGE"} <= set(TAXONOMY)  # every refusal of open() has a cause
     for cls in (errors.DeviceTooNewError, errors.WithheldError, errors.NotMemberError, errors.UnknownKeyError):
