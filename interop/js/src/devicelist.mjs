@@ -28,8 +28,9 @@ function readDeviceId(r, userId, field) {
 const compareRevoked = (a, b) => compareAscii(a.id, b.id) || compareBytes(a.fingerprint, b.fingerprint);
 
 /**
- * Parse a device list strictly (E_FORMAT naming the field). The user key is length-checked here and validated when
- * the list is verified (E_BAD_KEY). Returns {bytes, userId, userKey, version, issuedAt, devices, revoked, signature,
+ * Parse a device list strictly (E_FORMAT naming the field); the user key is validated as soon as it is read
+ * (E_BAD_KEY before any later format error: the spec gives no order, this is the reference's, SPEC-FINDINGS U9).
+ * Returns {bytes, userId, userKey, version, issuedAt, devices, revoked, signature,
  * digest}; devices [{id, fingerprint}], revoked [{id, fingerprint, backupSeqLimit}].
  */
 export function parseDeviceList(bytes) {
@@ -40,7 +41,7 @@ export function parseDeviceList(bytes) {
   if (!constantTimeEqual(magic, MAGIC_DEVICE_LIST)) throw new FormatError('magic', 'not a version-3 device list');
   const userId = r.id('user_id');
   checkUserId(userId, 'user_id');
-  const userKey = Uint8Array.from(r.take(32, 'user_key'));
+  const userKey = validateEd25519Public(Uint8Array.from(r.take(32, 'user_key')));
   const version = r.u32('version');
   if (version === 0) throw new FormatError('version', 'a list version is 1 to 2^32 - 1');
   const issuedAt = r.u64('issued_at');
@@ -79,15 +80,15 @@ export function parseDeviceList(bytes) {
 }
 
 /**
- * A list verifies (spec/users.md#device-list): a valid user key (E_BAD_KEY), the signature under it (E_AUTH), and the
- * pinned key for its user, when there is one (a UserKey or null), is that key (E_UNAUTHORIZED). Returns the list.
+ * A list verifies (spec/users.md#device-list): the pinned key for its user, when there is one (a UserKey or null), is
+ * its user key (E_UNAUTHORIZED), and the signature verifies under it (E_AUTH). The pin is compared first: "the pinned
+ * key decides, never a list" (the spec gives no order; the reference compares the pin first, SPEC-FINDINGS U5).
  */
 export function verifyDeviceList(list, pinned = null) {
-  validateEd25519Public(list.userKey);
-  if (!ed25519VerifyStrict(list.userKey, concat(SIG_DEVICE_LIST, list.signed), list.signature)) throw new AuthError();
   if (pinned && !(pinned.userId === list.userId && constantTimeEqual(pinned.key, list.userKey))) {
     throw new UnauthorizedError('the device list is signed by another key than the pinned one');
   }
+  if (!ed25519VerifyStrict(list.userKey, concat(SIG_DEVICE_LIST, list.signed), list.signature)) throw new AuthError();
   return list;
 }
 

@@ -44,7 +44,7 @@ export class UserBook {
 
   /**
    * The owner adds a list itself (bytes or parsed): parse, verify under the pinned key (pinning the list's key when
-   * none is pinned), refuse a rollback. `plan` is false to check only. Returns the parsed list.
+   * none is pinned), refuse a rollback. `commit: false` checks only. Returns the parsed list.
    */
   add(bytes, { commit = true } = {}) {
     const list = bytes instanceof Uint8Array ? parseDeviceList(bytes) : bytes;
@@ -77,9 +77,12 @@ export class UserBook {
     return !newest || listsDevice(newest, id, fingerprint);
   }
 
-  /** Each user's newest held list, sorted by user id: [{userId, version, digest}]. */
+  /**
+   * Each pinned user's newest held list, sorted by user id: [{userId, version, digest, list}]. Lists of users whose key
+   * is not pinned are held (and checked for rollback) but not reported, as the reference does (SPEC-FINDINGS U12).
+   */
   users() {
-    return [...this.#newest.keys()].sort(compareAscii).map((u) => {
+    return [...this.#newest.keys()].filter((u) => this.#pinned.has(u)).sort(compareAscii).map((u) => {
       const l = this.#newest.get(u);
       return { userId: u, version: l.version, digest: l.digest, list: l };
     });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ByteReader, ByteWriter, concat, fromHex, toHex } from '../src/encoding.mjs';
+import { ByteReader, ByteWriter, b64uEncode, concat, fromHex, toHex } from '../src/encoding.mjs';
 import { readLists } from '../src/lists.mjs';
 import { buildDeviceList, listDigest, parseDeviceList, verifyDeviceList } from '../src/devicelist.mjs';
 import { UserKey, UserSigner, checkUserId, userOfDevice } from '../src/userkey.mjs';
@@ -25,6 +25,7 @@ const code = (fn) => {
   return 'no error';
 };
 const seed = (n) => new Uint8Array(32).fill(n);
+const a1Key = (l) => ({ v: 1, user: l.userId, sig: b64uEncode(l.userKey) });
 
 /** Raw device list bytes from parts, signed by `signer` (for the MUST-reject cases the builder refuses). */
 function rawList({ signer, userId = signer.userId, version = 1, issuedAt = 0n, devices, revoked = [], magic = MAGIC_DEVICE_LIST }) {
@@ -101,7 +102,10 @@ test('device lists: build, parse, digest, verify, and every MUST-reject of spec/
   // an invalid user key: E_BAD_KEY when the list is verified
   const badKey = Uint8Array.from(bytes);
   badKey.set(Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0)), 4 + 1 + 5);
-  assert.equal(code(() => verifyDeviceList(parseDeviceList(badKey))), 'E_BAD_KEY');
+  assert.equal(code(() => parseDeviceList(badKey)), 'E_BAD_KEY');
+  assert.equal(code(() => parseDeviceList(concat(badKey, Uint8Array.of(0)))), 'E_BAD_KEY'); // as soon as it is read
+  // the pinned key is compared before the signature
+  assert.equal(code(() => verifyDeviceList(parseDeviceList(flipped), mallory.public)), 'E_UNAUTHORIZED');
 });
 
 test('the device list vectors: build and parse give the published bytes and digests', () => {
@@ -142,7 +146,12 @@ test('group state v3: member entries name their user\'s list, and each structure
   for (const [who, input] of [['bob/phone', e1.bundle], ['bob/phone', e1.slices['bob/phone']], ['carol', e1.slices.carol]]) {
     const ring = ringFor(ids[who], admin);
     assert.equal((await ring.accept(input)).epochs[0], 1, who);
-    assert.deepEqual(ring.users().map((u) => [u.userId, u.version]), input === e1.slices.carol ? [['alice', 1]] : [['alice', 1], ['bob', 1]]);
+    // the lists are held (by digest, and each user's newest), but only pinned users are reported
+    assert.deepEqual(ring.users(), []);
+    assert.equal(ring.newestList('alice').version, 1);
+    assert.equal(!!ring.newestList('bob'), input !== e1.slices.carol);
+    ring.pinUser(UserKey.fromJSON(JSON.stringify(a1Key(a1))));
+    assert.deepEqual(ring.users().map((u) => [u.userId, u.version]), [['alice', 1]]);
   }
 });
 
@@ -203,13 +212,15 @@ test('step 4b: missing and extra lists, the digest rule, a device not on its lis
 });
 
 test('rollback: an epoch going back to an older list, an older or equivocating list added, sealing after a removal', async () => {
-  const { ids, alice, a1, a2, b1, admin } = await usersRoom();
+  const { ids, alice, bob: bobKey, a1, a2, b1, admin } = await usersRoom();
   const everyone = [ids['alice/phone'], ids['alice/laptop'], ids['bob/phone']];
   const e1 = await epochOf({ rotator: admin, members: everyone, lists: [a1, b1] });
   const e2 = await epochOf({ rotator: admin, members: [ids['alice/phone'], ids['bob/phone']], prev: e1, lists: [a2, b1] });
   const e3 = await epochOf({ rotator: admin, members: everyone, prev: e2, lists: [a1, b1] });
   for (const form of ['bundle', 'slice']) {
     const bob = ringFor(ids['bob/phone'], admin);
+    bob.pinUser(alice.public);
+    bob.pinUser(bobKey.public);
     const pick = (e) => (form === 'bundle' ? e.bundle : e.slices['bob/phone']);
     await bob.accept(pick(e1));
     await bob.accept(pick(e2));
