@@ -15,7 +15,7 @@ import { MESSAGE_BOUND, SealedMessage, _sealWithNonce as sealMessageWithNonce, o
 import { DEFAULT_LIVE_EPOCHS, DEFAULT_REPLAY_CAPACITY, RoomReplay } from './replay.mjs';
 import { rotate, shareHistory } from './rotation.mjs';
 import { UserBook } from './userbook.mjs';
-import { UserKey, userOfDevice } from './userkey.mjs';
+import { UserKey } from './userkey.mjs';
 import { parseDeviceList } from './devicelist.mjs';
 
 export const MAX_EVIDENCE = 16;
@@ -108,16 +108,8 @@ export class KeyRing {
    * Returns the parsed list. Nothing changes when it is refused.
    */
   addDeviceList(bytes, identities = []) {
-    const list = this.#users.add(parseDeviceList(bytes), { commit: false });
     const pubs = identities.map((i) => (typeof i === 'string' ? PublicIdentity.fromJSON(i) : i));
-    for (const pub of pubs) {
-      if (!list.devices.some((d) => d.id === pub.id && sameBytes(d.fingerprint, pub.fingerprint))) {
-        throw new PolicyError(`${pub.id} with this identity is not on the list`);
-      }
-    }
-    this.#users.add(list);
-    for (const pub of pubs) this.#directory.set(pub.id, pub);
-    return list;
+    return this.#users.addWithIdentities(parseDeviceList(bytes), pubs, (pub) => this.#directory.set(pub.id, pub));
   }
 
   /** A user's newest held device list (parsed), or null. */
@@ -133,16 +125,6 @@ export class KeyRing {
   /** Each user's newest held list, sorted by user id: [{userId, version, digest, list}]. */
   users() {
     return this.#users.users();
-  }
-
-  /** Devices of a roster that their user's newest held list no longer lists with their fingerprint. */
-  #removedDevices(rec) {
-    const out = [];
-    for (const [id, keys] of rec.roster) {
-      const user = id.includes('/') ? userOfDevice(id) : null;
-      if (user !== null && !this.#users.stillListed(user, id, keys.fingerprint)) out.push(id);
-    }
-    return out;
   }
 
   // ------------------------------------------------------------ state
@@ -358,7 +340,7 @@ export class KeyRing {
     const rec = room.epochs.get(room.latest);
     if (!rec.roomKey) throw new NotMemberError('the latest epoch is held as a link');
     // spec/users.md#messages-from-devices: never seal to a device its user's newer list removed
-    if (this.#removedDevices(rec).length) throw new PolicyError('a device of the room was removed from its list: a rotation is due');
+    if (this.#users.removedDevices(rec.roster).length) throw new PolicyError('a device of the room was removed from its list: a rotation is due');
     const state = room.replay.state(room.latest, room.latest);
     // order (not in the spec; the reference's, learnt as a black box): closed replay state, reused id, nonce budget
     if (state.closed) throw new StaleError("the epoch's replay state is closed: rotate");
@@ -423,12 +405,7 @@ export class KeyRing {
     if (!rec) return false;
     if (rec.used >= rec.header.maxMessages) return 'messages';
     if (BigInt(now) >= rec.header.issuedAt + BigInt(rec.header.maxAgeSeconds)) return 'age';
-    for (const keys of rec.roster.values()) {
-      if (!keys.listDigest || keys.listDigest.every((b) => b === 0)) continue;
-      const newest = this.#users.newest(userOfDevice(keys.id));
-      if (newest && !sameBytes(newest.digest, keys.listDigest)) return 'devices';
-    }
-    return false;
+    return this.#users.listsChanged(rec.roster) ? 'devices' : false;
   }
 }
 

@@ -1,9 +1,9 @@
 // What a key ring holds of users (spec/users.md#what-a-member-holds): pinned user keys, every device list accepted
 // (by digest) and each user's newest list, with the rollback refusals.
-import { compareAscii, toHex } from './encoding.mjs';
+import { compareAscii, constantTimeEqual, toHex } from './encoding.mjs';
 import { PolicyError, RollbackError } from './errors.mjs';
 import { listsDevice, parseDeviceList, verifyDeviceList } from './devicelist.mjs';
-import { UserKey } from './userkey.mjs';
+import { UserKey, userOfDevice } from './userkey.mjs';
 
 export class UserBook {
   #pinned = new Map(); // user id -> UserKey
@@ -55,6 +55,40 @@ export class UserBook {
       this.#keep(list);
     }
     return list;
+  }
+
+  /**
+   * add_device_list (spec/conformance.md): add a list as the owner, with identities of devices it names; one it does
+   * not name (id and fingerprint) is E_POLICY, after the list's own checks. `pinIdentity(pub)` pins each, on success.
+   */
+  addWithIdentities(list, identities, pinIdentity) {
+    this.add(list, { commit: false });
+    for (const pub of identities) {
+      if (!listsDevice(list, pub.id, pub.fingerprint)) throw new PolicyError(`${pub.id} with this identity is not on the list`);
+    }
+    this.add(list);
+    for (const pub of identities) pinIdentity(pub);
+    return list;
+  }
+
+  /** Ids of a roster (Map id -> keys) that their user's newest held list no longer lists with their fingerprint. */
+  removedDevices(roster) {
+    const out = [];
+    for (const [id, keys] of roster) {
+      const user = id.includes('/') ? userOfDevice(id) : null;
+      if (user !== null && !this.stillListed(user, id, keys.fingerprint)) out.push(id);
+    }
+    return out;
+  }
+
+  /** Whether a member user's newest held list is not the one a roster's entries name (rotation_due `devices`). */
+  listsChanged(roster) {
+    for (const keys of roster.values()) {
+      if (!keys.listDigest || keys.listDigest.every((b) => b === 0)) continue;
+      const newest = this.#newest.get(userOfDevice(keys.id));
+      if (newest && !constantTimeEqual(newest.digest, keys.listDigest)) return true;
+    }
+    return false;
   }
 
   /**
