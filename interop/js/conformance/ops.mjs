@@ -29,6 +29,15 @@ import { LABELS } from '../src/wrap.mjs';
 import { concat } from '../src/encoding.mjs';
 import { AAD_MESSAGE } from '../src/labels.mjs';
 import { suiteByName } from '../src/suites.mjs';
+import { buildDeviceList, parseDeviceList, userFingerprintOf, verifyDeviceList } from '../src/devicelist.mjs';
+import { UserKey, UserSigner } from '../src/userkey.mjs';
+
+/** A user key object {"v", "user", "sig"} (spec/users.md#user-key), through the strict JSON path. */
+function userKeyObject(obj) {
+  return UserKey.fromJSON(JSON.stringify(obj));
+}
+
+const listSummary = (l) => ({ user_id: l.userId, version: l.version, digest: toHex(l.digest) });
 
 const hex = (s, field) => fromHex(s, field);
 
@@ -113,6 +122,14 @@ async function sessionStep(ring, step) {
       hex(p.nonce, 'nonce'),
     );
     return { sealed: { binary: toHex(msg.toBinary()) } };
+  }
+  if ('pin_user' in step) {
+    return { pinned: ring.pinUser(userKeyObject(step.pin_user)).userId };
+  }
+  if ('add_device_list' in step) {
+    const ids = step.identities ?? [];
+    if (!Array.isArray(ids)) throw new FormatError('identities', 'a list of public identities');
+    return { device_list: listSummary(ring.addDeviceList(hex(step.add_device_list, 'add_device_list'), ids.map(publicIdentity))) };
   }
   if ('set_sealed' in step) {
     const p = step.set_sealed;
@@ -203,6 +220,7 @@ const OPS = {
         issuedAt: BigInt(i.issued_at), flags: i.flags, maxMessages: i.max_messages, maxAgeSeconds: i.max_age_seconds,
         admins: i.admins.map(([id, fp]) => ({ id, fingerprint: hex(fp, 'admins') })),
         members: i.members.map(publicIdentity), authority: proofOf(i.authority),
+        lists: (i.lists ?? []).map((l) => parseDeviceList(hex(l, 'lists'))),
       },
       ephemerals,
     );
@@ -265,6 +283,28 @@ const OPS = {
         room_id: h.roomId, epoch: h.epoch, key_id: toHex(h.keyId), secret: h.secret ? toHex(h.secret) : null,
         members: h.members, complete: h.complete,
       })),
+      users: ring.users().map(listSummary),
+    };
+  },
+
+  build_device_list(i) {
+    const list = buildDeviceList({
+      signer: new UserSigner(i.user_id, hex(i.user_seed, 'user_seed')), version: i.version, issuedAt: i.issued_at,
+      devices: i.devices.map(publicIdentity),
+      revoked: i.revoked.map((r) => ({ id: r.id, fingerprint: hex(r.fingerprint, 'fingerprint'), backupSeqLimit: r.backup_seq_limit })),
+    });
+    return { list: toHex(list) };
+  },
+
+  device_list(i) {
+    const list = parseDeviceList(hex(i.list, 'list'));
+    verifyDeviceList(list, i.pinned === null || i.pinned === undefined ? null : userKeyObject(i.pinned));
+    return {
+      user_id: list.userId, user_fingerprint: toHex(userFingerprintOf(list)), version: list.version,
+      issued_at: Number(list.issuedAt),
+      devices: list.devices.map((d) => ({ id: d.id, fingerprint: toHex(d.fingerprint) })),
+      revoked: list.revoked.map((d) => ({ id: d.id, fingerprint: toHex(d.fingerprint), backup_seq_limit: d.backupSeqLimit })),
+      digest: toHex(list.digest),
     };
   },
 

@@ -10,12 +10,20 @@ import { FLAG_DOWNGRADE, FLAG_MEMBERS_MAY_ROTATE, epochHash, epochSignedBytes, i
 import { encodeAnnouncement, proofOfMember } from './bundle.mjs';
 import { merkleRoot } from './merkle.mjs';
 import { memberLeaf, verifyProof } from './memberproof.mjs';
+import { checkLists, checkRollback, namedLists } from './lists.mjs';
 import { INFO_WRAP, KEM_CLASSIC, KEM_XWING, unwrapRoomKey } from './wrap.mjs';
 
 export const sameBytes = (a, b) => a.length === b.length && constantTimeEqual(a, b);
 
-/** A roster entry {id, x25519, ed25519, xwing, fingerprint, wrappedDigest} of a member, proof or history entry. */
-export const keysOnly = ({ id, x25519, ed25519, xwing, fingerprint, wrappedDigest }) => ({ id, x25519, ed25519, xwing, fingerprint, wrappedDigest });
+/** A roster entry {id, x25519, ed25519, xwing, fingerprint, listDigest, wrappedDigest} of a member, proof or history entry. */
+export const keysOnly = ({ id, x25519, ed25519, xwing, fingerprint, listDigest, wrappedDigest }) => ({ id, x25519, ed25519, xwing, fingerprint, listDigest, wrappedDigest });
+
+/** The entries whose device lists a structure carries (spec/users.md, step 4b). */
+function listedEntries(s) {
+  if (s.kind === 'bundle') return s.members;
+  if (s.kind === 'slice') return [s.rotatorProof, s.member];
+  return [s.rotatorProof];
+}
 
 /** The owner's private key for a KEM (null when it has none: the unwrap then fails with E_AUTH). */
 export function privateKeyFor(owner, kem) {
@@ -65,9 +73,15 @@ function isAuthorised(fn) {
 
 /**
  * Steps 2 to 8 for a parsed bundle, slice or announcement. `room` is the owner's room state or null;
- * `anchors` the room's join anchors (Set of fingerprint hex). Returns {result, record, fill}.
+ * `anchors` the room's join anchors (Set of fingerprint hex); `users` the owner's UserBook (pinned user keys, held
+ * lists). Returns {result, record, fill, lists}: `lists` are the device lists to keep on commit.
  */
-export async function checkRotation(owner, room, anchors, s) {
+export async function checkRotation(owner, room, anchors, s, users) {
+  const plan = await checkSteps(owner, room, anchors, s, users);
+  return { ...plan, lists: s.lists };
+}
+
+async function checkSteps(owner, room, anchors, s, users) {
   const h = s.header;
   const me = owner.public;
   // 2. the rotator's identity, and its key
@@ -79,6 +93,8 @@ export async function checkRotation(owner, room, anchors, s) {
   if (s.kind === 'bundle') {
     if (!sameBytes(merkleRoot(s.members.map(memberLeaf)), h.root)) throw new AuthError();
   } else if (!verifyProof(s.rotatorProof, h)) throw new AuthError();
+  // 4b. the device lists the carried entries name
+  checkLists(listedEntries(s), s.lists, (u) => users.pinned(u), { complete: s.kind === 'bundle' });
   const incoming = () => ({ kind: 'announcement', bytes: encodeAnnouncement({ ...s, rotatorProof }) });
   // 5. position in the chain
   const held = room && room.epochs.size > 0 ? room : null;
@@ -118,6 +134,7 @@ export async function checkRotation(owner, room, anchors, s) {
     }
     const lowered = prev.header.kem.id === KEM_XWING.id && h.kem.id === KEM_CLASSIC.id;
     if (lowered !== ((h.flags & FLAG_DOWNGRADE) !== 0)) throw new DowngradeError();
+    checkRollback(prev.roster, s.lists, (d) => users.list(d));
   }
   // 7. recipient
   let entry = null;
@@ -145,7 +162,10 @@ export async function checkRotation(owner, room, anchors, s) {
   const roster = s.kind === 'bundle' ? rosterOf(s.members) : new Map([[rotator.id, keysOnly(rotator)]]);
   if (entry && s.kind === 'slice') roster.set(entry.id, keysOnly(entry));
   const ownProof = s.kind === 'slice' ? { ...entry, index: s.index, path: s.path } : null; // for a partial roster
-  const record = { header: h, signature: s.signature, authority: s.authority, rotatorProof, roomKey, roster, full: s.kind === 'bundle', ownProof };
+  const record = {
+    header: h, signature: s.signature, authority: s.authority, rotatorProof, lists: namedLists([rotatorProof], s.lists),
+    roomKey, roster, full: s.kind === 'bundle', ownProof,
+  };
   return { result, record };
 }
 
@@ -165,13 +185,14 @@ function fillRoster(s) {
   return { result: { roomId: s.header.roomId, epochs: [s.header.epoch], kind: 'roster' }, fill: { roster: rosterOf(s.members), roomKey: null } };
 }
 
-/** A member proof file (spec/bundle.md#verification, last paragraph). */
-export function checkMemberProof(room, f) {
+/** A member proof file (spec/bundle.md#verification, last paragraph; its device list: spec/users.md, steps 4b 1 to 3). */
+export function checkMemberProof(room, f, users) {
   const rec = room?.epochs.get(f.epoch);
   if (!rec) throw new UnknownKeyError('the epoch of this member proof is not held');
   if (!verifyProof(f.proof, rec.header)) throw new AuthError();
   const listed = rec.roster.get(f.proof.id);
   if (listed && !sameBytes(listed.fingerprint, f.proof.fingerprint)) throw new AuthError();
+  checkLists([f.proof], f.lists, (u) => users.pinned(u));
   // `epochs` lists what the step added or changed: nothing when the member was already in the roster
   return { result: { roomId: f.roomId, epochs: listed ? [] : [f.epoch], kind: 'member' }, member: listed ? null : keysOnly(f.proof) };
 }

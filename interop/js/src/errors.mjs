@@ -64,6 +64,18 @@ export class PolicyError extends DomviaError {
 export class KeyExhaustedError extends PolicyError {
   constructor(detail = 'the (epoch, sender) key reached its message bound') { super(detail, 'E_KEY_EXHAUSTED'); }
 }
+/** E_ROLLBACK: a user's device list older than one already held or used by the chain (spec/users.md). */
+export class RollbackError extends DomviaError {
+  constructor(detail = 'an older device list than one already held') { super('E_ROLLBACK', detail); }
+}
+/** E_DEVICE_TOO_NEW: an epoch held as a link while P's user was a member: this device was added after it. */
+export class DeviceTooNewError extends DomviaError {
+  constructor(detail = 'this device was added after the epoch') { super('E_DEVICE_TOO_NEW', detail); }
+}
+/** E_WITHHELD: an epoch key P held and forgot under its retention policy. */
+export class WithheldError extends DomviaError {
+  constructor(detail = 'the epoch key was forgotten under the retention policy') { super('E_WITHHELD', detail); }
+}
 export class BadKeyError extends DomviaError {
   constructor(detail = 'invalid public key') { super('E_BAD_KEY', detail); }
 }

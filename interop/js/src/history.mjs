@@ -1,4 +1,4 @@
-// History bundles of group state v2 (spec/history.md#format): past epochs shared with one joiner, each entry
+// History bundles of group state v3 (spec/history.md#format): past epochs shared with one joiner, each entry
 // carrying its original signed header. Strict parsing and building; verification is in chain.mjs.
 import { ByteReader, ByteWriter, checkEpoch, compareAscii, concat, constantTimeEqual } from './encoding.mjs';
 import { FormatError } from './errors.mjs';
@@ -41,7 +41,8 @@ export function parseHistory(bytes) {
   const r = new ByteReader(bytes);
   const magic = r.take(4, 'magic');
   if (!constantTimeEqual(magic, MAGIC_HISTORY)) {
-    throw new FormatError('magic', magic[3] === 0x01 && magic[2] === 0x48 ? 'a version-1 history bundle: not supported' : 'not a version-2 history bundle');
+    const old = (magic[3] === 0x01 || magic[3] === 0x02) && magic[2] === 0x48;
+    throw new FormatError('magic', old ? `a version-${magic[3]} history bundle: not supported` : 'not a version-3 history bundle');
   }
   const start = r.pos;
   const roomId = r.id('room_id');

@@ -1,4 +1,4 @@
-// domvia-e2ee, messages format version 1, group state format version 2: a JavaScript implementation written from spec/*.md.
+// domvia-e2ee, messages format version 1, attachments format version 2, group state format version 3: a JavaScript implementation written from spec/*.md.
 // The public API. Nonce-taking and ephemeral-taking hooks for test vectors are deliberately not exported here.
 export * from './errors.mjs';
 export { toHex, fromHex, b64uEncode, b64uDecode, constantTimeEqual } from './encoding.mjs';
@@ -14,6 +14,8 @@ export { parseHeader, epochHash, FLAG_MEMBERS_MAY_ROTATE, FLAG_DOWNGRADE, ZERO_H
 export { parseMemberProofFile } from './memberproof.mjs';
 export { buildHistory, parseHistory } from './history.mjs';
 export { KeyRing } from './keyring.mjs';
+export { UserKey, UserSigner, userFingerprint, userOfDevice } from './userkey.mjs';
+export { buildDeviceList, parseDeviceList, verifyDeviceList, listDigest } from './devicelist.mjs';
 export {
   AttachmentReference,
   AttachmentReader,

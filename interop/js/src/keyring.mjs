@@ -14,6 +14,9 @@ import { parseMemberProofFile } from './memberproof.mjs';
 import { MESSAGE_BOUND, SealedMessage, _sealWithNonce as sealMessageWithNonce, openParsed } from './message.mjs';
 import { DEFAULT_LIVE_EPOCHS, DEFAULT_REPLAY_CAPACITY, RoomReplay } from './replay.mjs';
 import { rotate, shareHistory } from './rotation.mjs';
+import { UserBook } from './userbook.mjs';
+import { UserKey } from './userkey.mjs';
+import { parseDeviceList } from './devicelist.mjs';
 
 export const MAX_EVIDENCE = 16;
 
@@ -38,6 +41,7 @@ export class KeyRing {
   #anchors = new Map(); // room id -> Set of fingerprint hex (joining only)
   #rooms = new Map(); // room id -> {epochs: Map epoch -> record, first, latest, evidence, replay}
   #replayOptions;
+  #users = new UserBook(); // pinned user keys, held device lists (spec/users.md#what-a-member-holds)
 
   /** owner: the Identity this key ring belongs to. allowUnsigned: unsigned mode (bots) on. */
   constructor(owner, { allowUnsigned = false, replayCapacity = DEFAULT_REPLAY_CAPACITY, liveEpochs = DEFAULT_LIVE_EPOCHS } = {}) {
@@ -84,6 +88,43 @@ export class KeyRing {
   forgetRoom(roomId) {
     this.#rooms.delete(roomId);
     this.#anchors.delete(roomId);
+  }
+
+  // ------------------------------------------------------------ users and device lists (spec/users.md)
+
+  /** Pin a user key (UserKey or its JSON text), after comparing its safety number. Another key: E_POLICY. */
+  pinUser(userKey) {
+    return this.#users.pin(typeof userKey === 'string' ? UserKey.fromJSON(userKey) : userKey);
+  }
+
+  userKey(userId) {
+    return this.#users.pinned(userId);
+  }
+
+  /**
+   * Add a device list as the owner (bytes): verified under the pinned user key, or pinning the list's own key when
+   * none is pinned yet; an older list, or another of the newest's version, is E_ROLLBACK. `identities`: public
+   * identities of devices the list names, pinned (replacing an older pin of the id); one it does not name is E_POLICY.
+   * Returns the parsed list. Nothing changes when it is refused.
+   */
+  addDeviceList(bytes, identities = []) {
+    const pubs = identities.map((i) => (typeof i === 'string' ? PublicIdentity.fromJSON(i) : i));
+    return this.#users.addWithIdentities(parseDeviceList(bytes), pubs, (pub) => this.#directory.set(pub.id, pub));
+  }
+
+  /** A user's newest held device list (parsed), or null. */
+  newestList(userId) {
+    return this.#users.newest(userId);
+  }
+
+  /** A held device list by digest, or null. */
+  deviceList(digest) {
+    return this.#users.list(digest);
+  }
+
+  /** Each user's newest held list, sorted by user id: [{userId, version, digest, list}]. */
+  users() {
+    return this.#users.users();
   }
 
   // ------------------------------------------------------------ state
@@ -156,7 +197,7 @@ export class KeyRing {
     if (!(bytes instanceof Uint8Array)) throw new FormatError('input', 'not bytes');
     const magic = bytes.subarray(0, 4);
     const parser = PARSERS.find(([m]) => sameBytes(m, magic));
-    if (!parser) throw new FormatError('magic', 'not a version-2 bundle, slice, announcement, history bundle or member proof');
+    if (!parser) throw new FormatError('magic', 'not a version-3 bundle, slice, announcement, history bundle or member proof');
     const s = parser[1](bytes);
     if (s.kind === 'history') return this.#acceptHistory(s);
     if (s.kind === 'member') return this.#acceptMember(s);
@@ -167,13 +208,14 @@ export class KeyRing {
     const roomId = s.header.roomId;
     let plan;
     try {
-      plan = await checkRotation(this.#owner, this.#rooms.get(roomId) ?? null, this.#anchors.get(roomId), s);
+      plan = await checkRotation(this.#owner, this.#rooms.get(roomId) ?? null, this.#anchors.get(roomId), s, this.#users);
     } catch (e) {
       this.#keepEvidence(roomId, e);
       throw e;
     }
     const room = this.#room(roomId);
     const epoch = s.header.epoch;
+    this.#users.keepAll(plan.lists);
     let roster;
     if (plan.fill) {
       const rec = room.epochs.get(epoch);
@@ -217,7 +259,8 @@ export class KeyRing {
 
   #acceptMember(f) {
     const room = this.#rooms.get(f.roomId) ?? null;
-    const { result, member } = checkMemberProof(room, f);
+    const { result, member } = checkMemberProof(room, f, this.#users);
+    this.#users.keepAll(f.lists);
     if (!member) return { ...result, identityChanges: [] };
     room.epochs.get(f.epoch).roster.set(member.id, member);
     return { ...result, identityChanges: this.#identityChanges([[member.id, member]]) };
@@ -296,6 +339,8 @@ export class KeyRing {
     if (!room?.latest) throw new UnknownKeyError('no epoch held for this room');
     const rec = room.epochs.get(room.latest);
     if (!rec.roomKey) throw new NotMemberError('the latest epoch is held as a link');
+    // spec/users.md#messages-from-devices: never seal to a device its user's newer list removed
+    if (this.#users.removedDevices(rec.roster).length) throw new PolicyError('a device of the room was removed from its list: a rotation is due');
     const state = room.replay.state(room.latest, room.latest);
     // order (not in the spec; the reference's, learnt as a black box): closed replay state, reused id, nonce budget
     if (state.closed) throw new StaleError("the epoch's replay state is closed: rotate");
@@ -350,12 +395,17 @@ export class KeyRing {
     return shareHistory(this, this.#owner, roomId, opts);
   }
 
-  /** spec/keyring.md#rotation-policy: the latest epoch has reached its message count or its age. */
+  /**
+   * spec/keyring.md#rotation-policy: why the latest epoch is due for a rotation, or false: 'messages' (its message
+   * count), 'age', or 'devices' (spec/users.md: a member user's newest held list is not the one the epoch used).
+   */
   rotationDue(roomId, now = Math.floor(Date.now() / 1000)) {
     const room = this.#rooms.get(roomId);
     const rec = room?.epochs.get(room.latest);
     if (!rec) return false;
-    return rec.used >= rec.header.maxMessages || BigInt(now) >= rec.header.issuedAt + BigInt(rec.header.maxAgeSeconds);
+    if (rec.used >= rec.header.maxMessages) return 'messages';
+    if (BigInt(now) >= rec.header.issuedAt + BigInt(rec.header.maxAgeSeconds)) return 'age';
+    return this.#users.listsChanged(rec.roster) ? 'devices' : false;
   }
 }
 

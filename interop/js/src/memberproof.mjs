@@ -5,6 +5,7 @@ import { ByteReader, ByteWriter, checkEpoch, constantTimeEqual } from './encodin
 import { FormatError } from './errors.mjs';
 import { fingerprintOf } from './identity.mjs';
 import { MAGIC_MEMBER_PROOF } from './labels.mjs';
+import { LIST_LIMITS, ZERO_DIGEST, checkListDigest, readLists, writeLists } from './lists.mjs';
 import { MAX_PATH, leafHash, verifyInclusion } from './merkle.mjs';
 import { XWING_PUBLIC_LENGTH } from './xwing.mjs';
 import { KEM_XWING } from './wrap.mjs';
@@ -12,8 +13,9 @@ import { KEM_XWING } from './wrap.mjs';
 const copy = (b) => Uint8Array.from(b);
 
 /**
- * id || x25519 || ed25519 || bytes16(xwing_public): xwing 0 or 1216 bytes, 1216 in an X-Wing epoch (`kem`, or null
- * when no epoch's KEM applies). Returns a key record {id, x25519, ed25519, xwing, fingerprint}.
+ * id || x25519 || ed25519 || bytes16(xwing_public) || list_digest: xwing 0 or 1216 bytes, 1216 in an X-Wing epoch
+ * (`kem`, or null when no epoch's KEM applies); list_digest zero exactly when the id has no "/" (spec/users.md).
+ * Returns a key record {id, x25519, ed25519, xwing, fingerprint, listDigest}.
  */
 export function readKeys(r, field, kem = null) {
   const id = r.id(`${field}.id`);
@@ -24,17 +26,18 @@ export function readKeys(r, field, kem = null) {
   if (kem && kem.id === KEM_XWING.id && xwing.length !== XWING_PUBLIC_LENGTH) {
     throw new FormatError(`${field}.xwing_public`, 'an X-Wing epoch needs every member\'s X-Wing key');
   }
-  return { id, x25519, ed25519, xwing, fingerprint: fingerprintOf({ id, x25519, ed25519, xwing }) };
+  const listDigest = checkListDigest(id, copy(r.take(32, `${field}.list_digest`)), field);
+  return { id, x25519, ed25519, xwing, fingerprint: fingerprintOf({ id, x25519, ed25519, xwing }), listDigest };
 }
 
 export function writeKeys(w, k) {
-  return w.str8(k.id).bytes(k.x25519).bytes(k.ed25519).bytes16(k.xwing ?? new Uint8Array(0));
+  return w.str8(k.id).bytes(k.x25519).bytes(k.ed25519).bytes16(k.xwing ?? new Uint8Array(0)).bytes(k.listDigest ?? ZERO_DIGEST);
 }
 
-/** Key record of a PublicIdentity. */
-export function keysOf(pub) {
+/** Key record of a PublicIdentity, naming the device list `listDigest` (zero: none). */
+export function keysOf(pub, listDigest = ZERO_DIGEST) {
   const k = { id: pub.id, x25519: pub.x25519, ed25519: pub.ed25519, xwing: pub.xwing ?? new Uint8Array(0) };
-  return { ...k, fingerprint: fingerprintOf(k) };
+  return { ...k, fingerprint: fingerprintOf(k), listDigest };
 }
 
 // ---------------------------------------------------------------- member entries and leaves
@@ -51,9 +54,9 @@ export function writeMember(w, m) {
   return writeKeys(w, m).bytes16(m.wrapped);
 }
 
-/** leaf = SHA-256(TREE_LEAF || str8(id) || fingerprint || wrapped_digest) */
+/** leaf = SHA-256(TREE_LEAF || str8(id) || fingerprint || list_digest || wrapped_digest) */
 export function memberLeaf(m) {
-  return leafHash(m.id, m.fingerprint, m.wrappedDigest);
+  return leafHash(m.id, m.fingerprint, m.listDigest ?? ZERO_DIGEST, m.wrappedDigest);
 }
 
 // ---------------------------------------------------------------- paths
@@ -109,17 +112,23 @@ export function writeAuthority(w, proof) {
 
 // ---------------------------------------------------------------- member proof files
 
-/** member_proof_file = MAGIC_MEMBER_PROOF || str8(room_id) || u32(epoch) || member_proof */
+export const MAX_MEMBER_PROOF_FILE = 64 * 1024;
+
+/** member_proof_file = MAGIC_MEMBER_PROOF || str8(room_id) || u32(epoch) || member_proof || lists (at most 1) */
 export function parseMemberProofFile(bytes) {
+  if (bytes.length > MAX_MEMBER_PROOF_FILE) throw new FormatError('member_proof', 'larger than 64 KiB');
   const r = new ByteReader(bytes);
-  if (!constantTimeEqual(r.take(4, 'magic'), MAGIC_MEMBER_PROOF)) throw new FormatError('magic', 'not a version-2 member proof');
+  if (!constantTimeEqual(r.take(4, 'magic'), MAGIC_MEMBER_PROOF)) throw new FormatError('magic', 'not a version-3 member proof');
   const roomId = r.id('room_id');
   const epoch = checkEpoch(r.u32('epoch'), 'epoch');
   const proof = readProof(r);
+  const lists = readLists(r, LIST_LIMITS.member);
   r.end('member_proof');
-  return { kind: 'member', roomId, epoch, proof };
+  return { kind: 'member', roomId, epoch, proof, lists };
 }
 
-export function encodeMemberProofFile(roomId, epoch, proof) {
-  return writeProof(new ByteWriter().bytes(MAGIC_MEMBER_PROOF).str8(roomId).u32(checkEpoch(epoch)), proof).finish();
+/** `lists`: parsed device lists, the one the proof names (or none). */
+export function encodeMemberProofFile(roomId, epoch, proof, lists = []) {
+  const w = writeProof(new ByteWriter().bytes(MAGIC_MEMBER_PROOF).str8(roomId).u32(checkEpoch(epoch)), proof);
+  return writeLists(w, lists).finish();
 }

@@ -6,9 +6,9 @@ import { TREE_LEAF, TREE_NODE } from './labels.mjs';
 
 export const MAX_PATH = 32;
 
-/** leaf = SHA-256(TREE_LEAF || str8(id) || fingerprint || wrapped_digest) */
-export function leafHash(id, fingerprint, wrappedDigest) {
-  return sha256(new ByteWriter().bytes(TREE_LEAF).str8(id).bytes(fingerprint).bytes(wrappedDigest).finish());
+/** leaf = SHA-256(TREE_LEAF || str8(id) || fingerprint || list_digest || wrapped_digest) */
+export function leafHash(id, fingerprint, listDigest, wrappedDigest) {
+  return sha256(new ByteWriter().bytes(TREE_LEAF).str8(id).bytes(fingerprint).bytes(listDigest).bytes(wrappedDigest).finish());
 }
 
 export function nodeHash(left, right) {

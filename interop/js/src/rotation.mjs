@@ -10,6 +10,35 @@ import { buildBundle, memberProof, proofOfMember } from './bundle.mjs';
 import { _buildHistory } from './history.mjs';
 import { RoomKey } from './keys.mjs';
 import { KEM_CLASSIC, KEM_XWING, toKem } from './wrap.mjs';
+import { listsDevice } from './devicelist.mjs';
+import { userOfDevice } from './userkey.mjs';
+
+/**
+ * spec/users.md#rotation: each member user expands to every device of its newest held list, with the pinned
+ * identity whose fingerprint the list names (one not held is a local error); a device member given directly must be
+ * on its user's newest held list. Returns {members, lists}.
+ */
+function expandUsers(ring, members, users) {
+  const out = new Map(members.map((m) => [m.id, m]));
+  const lists = new Map();
+  for (const u of users) {
+    const list = ring.newestList(u);
+    if (!list) throw new PolicyError(`no device list held for user ${u}`);
+    for (const d of list.devices) {
+      const pub = ring.identity(d.id);
+      if (!pub || !sameBytes(pub.fingerprint, d.fingerprint)) throw new PolicyError(`the identity of ${d.id} that ${u}'s list names is not held`);
+      out.set(d.id, pub);
+    }
+  }
+  for (const m of out.values()) {
+    const user = userOfDevice(m.id, 'members');
+    if (user === null) continue;
+    const list = ring.newestList(user);
+    if (!list || !listsDevice(list, m.id, m.fingerprint)) throw new PolicyError(`${m.id} is not on its user's newest held list`);
+    lists.set(user, list);
+  }
+  return { members: [...out.values()], lists: [...lists.values()] };
+}
 
 /** The owner's member proof of a held epoch: from its full roster, or the one its slice carried. */
 export function ownProofOf(rec, ownerId) {
@@ -23,8 +52,8 @@ export function ownProofOf(rec, ownerId) {
 }
 
 /**
- * Rotate a room to epoch latest + 1 (or create it at epoch 1). opts: members (PublicIdentity[], the owner included),
- * and optionally kem, suite, admins ([{id, fingerprint}]), membersMayRotate, maxMessages, maxAgeSeconds, issuedAt,
+ * Rotate a room to epoch latest + 1 (or create it at epoch 1). opts: members (PublicIdentity[], the owner included)
+ * and/or users (user ids: every device of each user's newest held list), and optionally kem, suite, admins ([{id, fingerprint}]), membersMayRotate, maxMessages, maxAgeSeconds, issuedAt,
  * share: [{recipient: PublicIdentity, epochs: [int]}] (history bundles for joiners, anchored at the new epoch).
  * Returns {bundle, announcement, slices, header, epochHash, histories: [bytes]}.
  */
@@ -32,6 +61,8 @@ export async function rotate(ring, owner, roomId, opts) {
   const latest = ring.latestEpoch(roomId);
   const prev = latest ? ring.epochRecord(roomId, latest) : null;
   if (prev && !prev.roomKey) throw new PolicyError('the latest epoch is held as a link: not a member');
+  const { members, lists } = expandUsers(ring, opts.members ?? [], opts.users ?? []);
+  opts = { ...opts, members };
   for (const m of opts.members) {
     const pinned = ring.identity(m.id);
     if (pinned && !pinned.equals(m)) throw new PolicyError(`${m.id} differs from the pinned identity: replace the pin explicitly`);
@@ -42,7 +73,8 @@ export async function rotate(ring, owner, roomId, opts) {
   const lowered = ph?.kem.id === KEM_XWING.id && kem.id === KEM_CLASSIC.id;
   const mayRotate = opts.membersMayRotate ?? (ph ? (ph.flags & FLAG_MEMBERS_MAY_ROTATE) !== 0 : false);
   const admin = !ph || isAdmin(ph, owner.id, owner.fingerprint);
-  // Removing an admin from the room removes it from the admin set (only an admin may do that).
+  // Removing an admin from the room removes it from the admin set (only an admin may do that); so does its removal
+  // from its user's device list (spec/users.md#rotation), which `members` then no longer holds.
   const listed = (a) => opts.members.some((m) => m.id === a.id && sameBytes(m.fingerprint, a.fingerprint));
   let admins = opts.admins ?? ph?.admins.filter(listed) ?? [{ id: owner.id, fingerprint: owner.fingerprint }];
   if (!opts.admins && ph && admins.length !== ph.admins.length && !admin) throw new PolicyError('only an admin may remove an admin');
@@ -57,6 +89,7 @@ export async function rotate(ring, owner, roomId, opts) {
     maxAgeSeconds: opts.maxAgeSeconds ?? ph?.maxAgeSeconds ?? 604800,
     admins,
     members: opts.members,
+    lists,
     authority: admin ? null : ownProofOf(prev, owner.id),
   });
   const anchor = { header: built.header, proof: memberProof(built.bundle, owner.id) };

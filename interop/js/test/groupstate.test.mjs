@@ -6,7 +6,11 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ByteWriter, toHex } from '../src/encoding.mjs';
 import { encodeHeader, epochHash, parseHeader } from '../src/header.mjs';
 import { parseAnnouncement, parseBundle, parseSlice, memberProof, memberProofFile, parseHistory, parseMemberProofFile } from '../src/index.mjs';
-import { EPOCH_HASH, SIG_EPOCH, SIG_HISTORY, TREE_LEAF, MAGIC_BUNDLE, MAGIC_SLICE, MAGIC_EPOCH, MAGIC_MEMBER_PROOF, MAGIC_HISTORY } from '../src/labels.mjs';
+import {
+  EPOCH_HASH, SIG_EPOCH, SIG_HISTORY, TREE_LEAF, MAGIC_BUNDLE, MAGIC_SLICE, MAGIC_EPOCH, MAGIC_MEMBER_PROOF, MAGIC_HISTORY,
+  MAGIC_DEVICE_LIST, SIG_DEVICE_LIST, DEVICE_LIST_HASH, USER_FINGERPRINT,
+} from '../src/labels.mjs';
+import { writeLists } from '../src/lists.mjs';
 import { writeMember, writeAuthority, writeProof } from '../src/memberproof.mjs';
 import { code } from '../testing/code.mjs';
 import { epochOf, people } from '../testing/room.mjs';
@@ -26,17 +30,21 @@ function rawHeader(o = {}) {
   return w.u32(f.memberCount).bytes(f.root).finish();
 }
 
-test('labels and magics of format version 2 (spec/labels.md)', () => {
+test('labels and magics of format version 3 (spec/labels.md)', () => {
   const hex = (b) => toHex(b);
-  assert.equal(hex(MAGIC_BUNDLE), '44564202');
-  assert.equal(hex(MAGIC_SLICE), '44565302');
-  assert.equal(hex(MAGIC_EPOCH), '44564502');
-  assert.equal(hex(MAGIC_MEMBER_PROOF), '44565002');
-  assert.equal(hex(MAGIC_HISTORY), '44564802');
-  assert.equal(hex(SIG_EPOCH), '646f6d7669612d653265652f76322065706f63682d736967');
-  assert.equal(hex(SIG_HISTORY), '646f6d7669612d653265652f763220686973746f72792d736967');
-  assert.equal(hex(EPOCH_HASH), '646f6d7669612d653265652f76322065706f63682d68617368');
-  assert.equal(hex(TREE_LEAF), '00646f6d7669612d653265652f7632206d656d626572');
+  assert.equal(hex(MAGIC_BUNDLE), '44564203');
+  assert.equal(hex(MAGIC_SLICE), '44565303');
+  assert.equal(hex(MAGIC_EPOCH), '44564503');
+  assert.equal(hex(MAGIC_MEMBER_PROOF), '44565003');
+  assert.equal(hex(MAGIC_HISTORY), '44564803');
+  assert.equal(hex(MAGIC_DEVICE_LIST), '44564c03');
+  assert.equal(hex(SIG_EPOCH), '646f6d7669612d653265652f76332065706f63682d736967');
+  assert.equal(hex(SIG_HISTORY), '646f6d7669612d653265652f763320686973746f72792d736967');
+  assert.equal(hex(EPOCH_HASH), '646f6d7669612d653265652f76332065706f63682d68617368');
+  assert.equal(hex(TREE_LEAF), '00646f6d7669612d653265652f7633206d656d626572');
+  assert.equal(hex(SIG_DEVICE_LIST), '646f6d7669612d653265652f7633206465766963652d6c6973742d736967');
+  assert.equal(hex(DEVICE_LIST_HASH), '646f6d7669612d653265652f7633206465766963652d6c6973742d68617368');
+  assert.equal(hex(USER_FINGERPRINT), '646f6d7669612d653265652f763320757365722d66696e6765727072696e74');
 });
 
 test('header: round trip and every bound (E_FORMAT)', () => {
@@ -86,9 +94,11 @@ test('bundles, slices, announcements, member proofs: round trips and MUST-reject
   parsers.forEach((p, i) => {
     assert.equal(code(() => p(new Uint8Array([...all[i], 0]))), 'E_FORMAT', 'trailing byte');
     assert.equal(code(() => p(all[i].subarray(0, all[i].length - 1))), 'E_FORMAT', 'truncated');
-    const v1 = Uint8Array.from(all[i]);
-    v1[3] = 1;
-    assert.equal(code(() => p(v1)), 'E_FORMAT', 'version 1');
+    for (const version of [1, 2]) {
+      const old = Uint8Array.from(all[i]);
+      old[3] = version;
+      assert.equal(code(() => p(old)), 'E_FORMAT', `version ${version}`);
+    }
     assert.equal(code(() => p(all[(i + 1) % 4])), 'E_FORMAT', 'another structure');
   });
   // authority presence byte
@@ -100,6 +110,7 @@ test('bundles, slices, announcements, member proofs: round trips and MUST-reject
   const rewrite = (members, edit = (w, m) => writeMember(w, m)) => {
     const w = new ByteWriter().bytes(MAGIC_BUNDLE).bytes(b.header.bytes).bytes(b.signature);
     writeAuthority(w, b.authority);
+    writeLists(w, []);
     for (const m of members) edit(w, m);
     return w.finish();
   };
@@ -110,7 +121,7 @@ test('bundles, slices, announcements, member proofs: round trips and MUST-reject
   // a path over 32 nodes
   const p = memberProof(e1.bundle, 'bob');
   const w = new ByteWriter().bytes(MAGIC_MEMBER_PROOF).str8('room').u32(1).str8(p.id).bytes(p.x25519).bytes(p.ed25519)
-    .bytes16(p.xwing).bytes(p.wrappedDigest).u32(p.index).u8(33);
+    .bytes16(p.xwing).bytes(new Uint8Array(32)).bytes(p.wrappedDigest).u32(p.index).u8(33);
   for (let i = 0; i < 33; i++) w.bytes(ONE);
   const long = w.finish();
   assert.equal(code(() => parseMemberProofFile(long)), 'E_FORMAT');
@@ -125,6 +136,7 @@ test('X-Wing epochs: every member entry carries a 1216-byte X-Wing key', async (
   assert.equal(b.members[0].xwing.length, 1216);
   const w = new ByteWriter().bytes(MAGIC_BUNDLE).bytes(b.header.bytes).bytes(b.signature);
   writeAuthority(w, null);
+  writeLists(w, []);
   for (const m of b.members) writeMember(w, { ...m, xwing: new Uint8Array(0) });
   assert.equal(code(() => parseBundle(w.finish())), 'E_FORMAT');
 });
@@ -142,7 +154,7 @@ test('history bundles: MUST-rejects of spec/history.md#format', async () => {
     for (const e of entries) {
       w.bytes16(e.header).bytes16(e.wrapped ?? new Uint8Array(0)).u32(e.roster?.length ?? e.count ?? 0);
       for (const m of e.roster ?? []) {
-        w.str8(m.id).bytes(m.x25519).bytes(m.ed25519).bytes16(m.xwing).bytes(m.wrappedDigest);
+        w.str8(m.id).bytes(m.x25519).bytes(m.ed25519).bytes16(m.xwing).bytes(m.listDigest).bytes(m.wrappedDigest);
       }
     }
     const out = new ByteWriter().bytes(MAGIC_HISTORY).bytes(w.finish()).bytes(new Uint8Array(64));
