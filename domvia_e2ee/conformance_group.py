@@ -25,8 +25,17 @@ from .wrap import WrapKem, _wrap_with_ephemeral
 def proof_of(obj: Input | None) -> MemberProof | None:
     if obj is None:
         return None
-    entry = RosterEntry.of(PublicIdentity.from_dict(obj["identity"]), unhex(obj["wrapped_digest"], "wrapped_digest"))
+    entry = RosterEntry.of(PublicIdentity.from_dict(obj["identity"]), unhex(obj["wrapped_digest"], "wrapped_digest"),
+                           _list_digest(obj))
     return MemberProof(entry, obj["index"], tuple(unhex(p, "path") for p in obj["path"]))
+
+
+def _list_digest(obj: Input) -> bytes:
+    """The optional list_digest of a proof object or roster member: 32 zero bytes when absent."""
+    digest = unhex(obj.get("list_digest", "00" * 32), "list_digest")
+    if len(digest) != 32:
+        raise FormatError("list_digest", "must be 32 bytes")
+    return digest
 
 
 def proof_obj(proof: MemberProof) -> dict[str, Any]:
@@ -42,8 +51,11 @@ def op_build_bundle(i: Input) -> dict[str, Any]:
     plan = Plan(unhex(i["previous"], "previous"), RoomPolicy(i["max_messages"], i["max_age_seconds"], bool(flags & 1)),
                 tuple((a, unhex(f, "admins")) for a, f in i["admins"]), bool(flags & 2), proof_of(i["authority"]))
     lists = [DeviceList.from_bytes(unhex(d, "lists")) for d in i.get("lists", [])]
-    bundle = assemble(private_identity(i["rotator"]), key, members, wrapped, kem=WrapKem.from_wire(i["kem"]),
-                      issued_at=i["issued_at"], plan=plan, lists=lists)
+    try:
+        bundle = assemble(private_identity(i["rotator"]), key, members, wrapped, kem=WrapKem.from_wire(i["kem"]),
+                          issued_at=i["issued_at"], plan=plan, lists=lists)
+    except ValueError as error:  # a device member no given list names
+        raise FormatError("members", str(error)) from None
     listed = bundle.index_of(bundle.header.rotator_id) is not None  # else no rotator proof: a refused bundle
     return {"bundle": bundle.to_bytes().hex(),
             "announcement": bundle.announcement().to_bytes().hex() if listed else None,
@@ -66,8 +78,8 @@ def _shared(room_id: str, e: Input) -> SharedEpoch:
     if e["secret"] is not None:
         parsed = EpochHeader.from_bytes(header)
         key = RoomKey(unhex(e["secret"], "secret"), room_id=room_id, epoch=parsed.epoch, suite=parsed.suite)
-    roster = tuple(RosterEntry.of(PublicIdentity.from_dict(m["identity"]), unhex(m["wrapped_digest"], "roster"))
-                   for m in e["roster"])
+    roster = tuple(RosterEntry.of(PublicIdentity.from_dict(m["identity"]), unhex(m["wrapped_digest"], "roster"),
+                                  _list_digest(m)) for m in e["roster"])
     return SharedEpoch(header, key, roster)
 
 

@@ -51,6 +51,9 @@ def session_failures(session: Session, epoch: Callable[[int], dict[str, Any]], l
                                                                 seed_user="mallory"))["list"])
     fake_digest = DeviceList.from_bytes(bytes.fromhex(fake_alice)).digest
     back = all_ops()["build_bundle"](_rollback_inputs(epoch))["bundle"]
+    twin_inputs = list_inputs("alice", ("alice/phone", "alice/laptop"), 1) | {"issued_at": 1}
+    other_a1 = str(all_ops()["build_device_list"](twin_inputs)["list"])
+    other_digest = DeviceList.from_bytes(bytes.fromhex(other_a1)).digest
     defects: dict[str, tuple[list[dict[str, Any]], str, str, str]] = {
         "users-device-not-on-list": ([{"accept": hand_bundle(1, everyone | {"bob/tablet": b1},
                                                              [list_hex("alice-1"), list_hex("bob-1")])}],
@@ -69,6 +72,10 @@ def session_failures(session: Session, epoch: Callable[[int], dict[str, Any]], l
         "users-bare-device-id": ([{"accept": hand_bundle(1, {"alice/phone": a1, "alice/laptop": a1, "bob/phone": NO_LIST},
                                                          [list_hex("alice-1")])}], "E_FORMAT", "MR-USERS-LISTS",
                                  "bob/phone entered with no device list"),
+        "users-equivocating-list": ([{"accept": hand_bundle(1, {"alice/phone": other_digest, "alice/laptop": other_digest,
+                                                                "bob/phone": b1}, [other_a1, list_hex("bob-1")])}],
+                                    "E_ROLLBACK", "MR-USERS-ROLLBACK",
+                                    "a second, different version 1 list of alice, signed by her key, inside a bundle"),
         "users-rollback": ([{"accept": epoch(1)["bundle"]}, {"accept": epoch(2)["bundle"]}, {"accept": back}],
                            "E_ROLLBACK", "MR-USERS-ROLLBACK", "epoch 3 goes back to alice's first list, with the lost laptop"),
         "users-older-list": ([{"add_device_list": list_hex("alice-2"), "identities": []},

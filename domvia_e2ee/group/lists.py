@@ -29,6 +29,7 @@ class UserState:
 
     pins: Mapping[str, UserPublicKey] = field(default_factory=dict)
     held: Mapping[bytes, DeviceList] = field(default_factory=dict)
+    versions: Mapping[tuple[str, int], bytes] = field(default_factory=dict)  # (user, version) -> digest held
 
 
 def write_lists(w: Writer, lists: Sequence[DeviceList]) -> Writer:
@@ -71,8 +72,11 @@ def check_lists(entries: Sequence[RosterEntry], lists: Lists, users: UserState) 
         pinned = users.pins.get(device_list.user_id)
         if device_list.digest in users.held:  # its signature was verified when it was first held
             _same_pin(device_list, pinned)
-        else:
-            device_list.verify(pinned)
+            continue
+        device_list.verify(pinned)
+        if users.versions.get((device_list.user_id, device_list.version), device_list.digest) != device_list.digest:
+            raise RollbackError(f"two different version {device_list.version} device lists of {device_list.user_id!r}: "
+                                "its user key signed both")
     for entry in entries:
         if entry.list_digest != NO_LIST:
             device_list = by_digest[entry.list_digest]

@@ -22,6 +22,7 @@ class UserDirectory:
         self._pins: dict[str, UserPublicKey] = {}
         self._lists: dict[bytes, DeviceList] = {}
         self._newest: dict[str, DeviceList] = {}
+        self._versions: dict[tuple[str, int], bytes] = {}
         self.generation = 0  # bumped whenever a user's newest list changes: a cache key for superseded()
 
     def pin(self, user: UserPublicKey, *, replace: bool = False) -> None:
@@ -38,7 +39,7 @@ class UserDirectory:
 
     def state(self) -> UserState:
         """The view verification reads: pins and held lists."""
-        return UserState(self._pins, self._lists)
+        return UserState(self._pins, self._lists, self._versions)
 
     def check_newer(self, device_list: DeviceList) -> None:
         """Raises RollbackError (E_ROLLBACK) unless ``device_list`` is the newest held for its user or newer."""
@@ -48,8 +49,8 @@ class UserDirectory:
         if device_list.version < newest.version:
             raise RollbackError(f"version {device_list.version} of the device list of {device_list.user_id!r} "
                                 f"is older than version {newest.version}, already held")
-        if device_list.version == newest.version:
-            raise RollbackError(f"two different version {newest.version} device lists of {device_list.user_id!r}")
+        if self._versions.get((device_list.user_id, device_list.version), device_list.digest) != device_list.digest:
+            raise RollbackError(f"two different version {device_list.version} device lists of {device_list.user_id!r}")
 
     def add(self, device_list: DeviceList) -> None:
         """Adds a verified list (pinning its user key on first sight) after check_newer()."""
@@ -60,6 +61,7 @@ class UserDirectory:
         """Keeps lists that verification accepted inside a structure; a newer one becomes the user's newest."""
         for device_list in lists:
             self._lists.setdefault(device_list.digest, device_list)
+            self._versions.setdefault((device_list.user_id, device_list.version), device_list.digest)
             newest = self._newest.get(device_list.user_id)
             if newest is None or device_list.version > newest.version:
                 self._newest[device_list.user_id] = device_list
