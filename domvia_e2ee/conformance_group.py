@@ -9,6 +9,7 @@ from typing import Any
 from . import labels
 from .errors import DomviaError, FormatError
 from .conformance_ops import Handler, Input, message_of, opened, private_identity, room_key, unhex
+from .conformance_backup import session_step as backup_step
 from .conformance_users import session_step, users_held
 from .group.bundle import Bundle, Plan, assemble
 from .group.header import EpochHeader, RoomPolicy
@@ -131,9 +132,9 @@ def _tolerant_step(ring: KeyRing, step: Input) -> dict[str, Any]:
 
 
 def _step(ring: KeyRing, step: Input) -> dict[str, Any]:
-    users = session_step(ring, step)
-    if users is not None:
-        return users
+    other = session_step(ring, step) or backup_step(ring, step)
+    if other is not None:
+        return other
     if "accept" in step:
         accepted = ring.accept(unhex(step["accept"], "accept"))
         return {"accepted": {"room_id": accepted.room_id, "epochs": list(accepted.epochs), "kind": accepted.kind,

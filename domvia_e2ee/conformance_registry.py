@@ -9,8 +9,9 @@ from .conformance_attachment import OPS as ATTACHMENT_OPS
 from .conformance_group import OPS as GROUP_OPS
 from .conformance_ops import OPS as CORE_OPS
 from .conformance_ops import Handler
+from .conformance_backup import OPS as BACKUP_OPS
 from .conformance_users import OPS as USERS_OPS
 
 
 def all_ops() -> dict[str, Handler]:
-    return CORE_OPS | GROUP_OPS | ATTACHMENT_OPS | USERS_OPS
+    return CORE_OPS | GROUP_OPS | ATTACHMENT_OPS | USERS_OPS | BACKUP_OPS

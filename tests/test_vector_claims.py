@@ -81,5 +81,13 @@ def test_every_must_fail_vector_has_a_code_its_must_reject_item_lists() -> None:
     codes = _must_reject_codes()
     assert codes["MR-MSG-NONMEMBER"] == {"E_UNAUTHORIZED", "E_UNKNOWN_SENDER"}
     wrong = {c["id"]: (c["reject"], c["error"], sorted(codes.get(c["reject"], set())))
-             for c in CASES.values() if "reject" in c and c["error"] not in codes.get(c["reject"], set())}
+             for c in CASES.values() if "error" in c and c["error"] not in codes.get(c["reject"], set())}
     assert wrong == {}
+    reported = {c["id"]: (c["reject"], _reported_codes(c)) for c in CASES.values() if "output" in c and "reject" in c}
+    assert reported and all(found and found <= codes[item] for item, found in reported.values()), reported
+
+
+def _reported_codes(case: dict) -> set[str]:
+    """The codes a restore's output reports (spec/conformance.md): refused rooms and chunks."""
+    restored = case["output"]["results"][-1]["restored"]
+    return set(restored["refused_rooms"].values()) | {r.rsplit(": ", 1)[1] for r in restored["refused_chunks"]}

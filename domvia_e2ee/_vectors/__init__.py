@@ -21,7 +21,7 @@ VECTORS_DIR = default_vectors_dir()
 
 def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
     """File name -> (description, case builder), in a fixed order."""
-    from . import attachments, bundles, group_edges, history, identities, keyring, messages, primitives, users, wraps
+    from . import attachments, backups, bundles, group_edges, history, identities, keyring, messages, primitives, users, wraps
 
     out = {
         "keys": ("Room key schedule: key ids and per-sender keys.", primitives.key_cases),
@@ -39,6 +39,8 @@ def files() -> dict[str, tuple[str, Callable[[], list[Case]]]]:
     out["attachment"] = ("Streamed attachments (STREAM) and attachment references.", attachments.cases)
     out["users"] = ("Users and devices: signed device lists, rooms of users, and the device-list rules of step 4b.",
                     users.cases)
+    out["backup"] = ("Key backups and sibling shares: backup infos, recovery keys, and restores verified against the chain.",
+                     backups.cases)
     return out
 
 

@@ -1,4 +1,4 @@
-"""python -m domvia_e2ee._vectors write|check|pin-xwing"""
+"""python -m domvia_e2ee._vectors write|check|pin-xwing|pin-backup"""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ def main(argv: list[str]) -> int:
 
         write_pinned()
         return 0
+    if command == "pin-backup":
+        from .backups import write_pinned_backup
+
+        write_pinned_backup()
+        return 0
     rendered = generate()
     if command == "write":
         VECTORS_DIR.mkdir(exist_ok=True)
@@ -26,7 +31,7 @@ def main(argv: list[str]) -> int:
         for name in stale:
             print(f"vectors/{name} differs from regeneration")
         return 1 if stale else 0
-    print("usage: python -m domvia_e2ee._vectors write|check|pin-xwing", file=sys.stderr)
+    print("usage: python -m domvia_e2ee._vectors write|check|pin-xwing|pin-backup", file=sys.stderr)
     return 2
 
 

@@ -19,7 +19,7 @@ from .fixtures import Case, identity, invalid, private_obj, seed, valid
 ROOM = "room-u"
 ISSUED_AT = 1764000000
 USERS = {u: UserKey(u, seed=seed(f"user/{u}")) for u in ("alice", "bob", "mallory")}
-DEVICES = {d: identity(d) for d in ("alice/phone", "alice/laptop", "bob/phone", "bob/tablet")}
+DEVICES = {d: identity(d) for d in ("alice/phone", "alice/laptop", "bob/phone", "bob/tablet", "alice/tablet")}
 
 
 def _op(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -38,6 +38,7 @@ def list_inputs(user: str, devices: tuple[str, ...], version: int = 1, revoked: 
 def list_hex(name: str) -> str:
     specs = {"alice-1": ("alice", ("alice/phone", "alice/laptop"), 1, ()),
              "alice-2": ("alice", ("alice/phone",), 2, ("alice/laptop",)),
+             "alice-3": ("alice", ("alice/phone", "alice/tablet"), 3, ("alice/laptop",)),
              "bob-1": ("bob", ("bob/phone",), 1, ())}
     user, devices, version, revoked = specs[name]
     return str(_op("build_device_list")(list_inputs(user, devices, version, revoked))["list"])

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite as HpkeSui
 from .. import labels
 from ..encoding import Reader, Writer
 from ..errors import AuthenticationError, FormatError
-from ..hazmat import curves, xwing
+from ..hazmat import curves, hpke, xwing
 from ..identity import FINGERPRINT_SIZE, Identity, PublicIdentity
 from ..wrap import WrapKem, _x25519_private
 from .backup_entries import BackupEntry, read_entries, write_entries
@@ -115,6 +115,14 @@ def seal_chunk(uploader: Identity, user_id: str, seq: int, entries: list[BackupE
                recipient_key_id: bytes = b"", sibling: PublicIdentity | None = None) -> BackupChunk:
     """A chunk of ``entries`` for the backup key (``backup_public`` and its ``recipient_key_id``) or for a
     ``sibling`` device, signed by ``uploader``. Raises FormatError (E_FORMAT) for 0 or over 4096 entries."""
+    return _seal_chunk_from_parts(uploader, user_id, seq, entries, backup_public=backup_public,
+                                  recipient_key_id=recipient_key_id, sibling=sibling)
+
+
+def _seal_chunk_from_parts(uploader: Identity, user_id: str, seq: int, entries: list[BackupEntry], *,
+                           backup_public: bytes | None, recipient_key_id: bytes, sibling: PublicIdentity | None,
+                           ephemeral: bytes | None = None) -> BackupChunk:
+    """seal_chunk, with a fixed HPKE ephemeral key for a classic sibling share: for test vectors only."""
     if not 1 <= seq <= MAX_SEQ:
         raise FormatError("seq", "must be 1 to 2^32 - 1")
     me = uploader.public
@@ -129,7 +137,10 @@ def seal_chunk(uploader: Identity, user_id: str, seq: int, entries: list[BackupE
     assert public is not None
     head = recipient.write(w).u8(kem).getvalue()
     key = X25519PublicKey.from_public_bytes(public) if kem is WrapKem.X25519 else xwing.public_key(public)
-    sealed = _SUITES[kem].encrypt(write_entries(entries), key, info=labels.INFO_BACKUP_WRAP + head)
+    if ephemeral is not None and kem is WrapKem.X25519:
+        sealed = hpke.seal_base(public, labels.INFO_BACKUP_WRAP + head, write_entries(entries), ephemeral_private=ephemeral)
+    else:
+        sealed = _SUITES[kem].encrypt(write_entries(entries), key, info=labels.INFO_BACKUP_WRAP + head)
     body = Writer(head).u32(len(sealed)).raw(sealed).getvalue()
     return BackupChunk.from_bytes(body + uploader.sign(labels.SIG_BACKUP_CHUNK + body))
 

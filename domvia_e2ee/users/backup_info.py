@@ -107,13 +107,21 @@ def create_backup_info(user: UserKey, *, version: int = 1, passphrase: bytes | N
                        cost: Argon2Cost = DEFAULT_COST) -> tuple[BackupInfo, BackupSecret]:
     """A new backup: its signed info and its secret (show ``secret.recovery_key()`` once, unless it came
     from ``passphrase``)."""
-    w = Writer(labels.MAGIC_BACKUP_INFO).str8(user.user_id).u32(version)
     if passphrase is None:
         secret = BackupSecret.generate()
+        return _backup_info_from_parts(user, secret, version=version), secret
+    salt = os.urandom(SALT_SIZE)
+    secret = BackupSecret.from_passphrase(passphrase, salt, cost)
+    return _backup_info_from_parts(user, secret, version=version, salt=salt, cost=cost), secret
+
+
+def _backup_info_from_parts(user: UserKey, secret: BackupSecret, *, version: int, salt: bytes = b"",
+                            cost: Argon2Cost | None = None) -> BackupInfo:
+    """The signed info of a given secret (and, for a passphrase, its salt and cost): for test vectors only."""
+    w = Writer(labels.MAGIC_BACKUP_INFO).str8(user.user_id).u32(version)
+    if cost is None:
         w.u8(KDF_RECOVERY_KEY)
     else:
-        salt = os.urandom(SALT_SIZE)
-        secret = BackupSecret.from_passphrase(passphrase, salt, cost)
         w.u8(KDF_PASSPHRASE).raw(salt).u32(cost.memory_kib).u32(cost.iterations).u8(cost.lanes)
     body = w.bytes16(secret.public_key()).getvalue()
-    return BackupInfo.from_bytes(body + user.sign(labels.SIG_BACKUP_INFO + body)), secret
+    return BackupInfo.from_bytes(body + user.sign(labels.SIG_BACKUP_INFO + body))
