@@ -265,7 +265,7 @@ def test_users_and_lists_survive_the_key_ring_file(world) -> None:  # type: igno
 def test_a_user_key_signing_two_lists_of_one_version_is_caught_inside_a_bundle(world) -> None:  # type: ignore[no-untyped-def]
     """Found by the independent JavaScript implementation (SPEC-FINDINGS U2): an equivocating list inside a bundle
     was accepted silently, kept by digest, while add_device_list refused the same list."""
-    rings, room, alice_v1, bob_v1 = world
+    rings, room, _, bob_v1 = world
     other_v1 = sign_device_list(USERS["alice"], version=1, devices=[DEVICES["alice/phone"].public,
                                                                      DEVICES["alice/laptop"].public], issued_at=999)
     bundle = _forge(room, [DEVICES[d] for d in ("alice/phone", "alice/laptop", "bob/phone")], [other_v1, bob_v1])
