@@ -20,6 +20,7 @@ from .group.keyring import KeyRing
 from .group.room import Room
 from .keys import RoomKey
 from .wrap import WrapKem
+from .demo_devices import devices
 
 ROOM: Final = "room-42"
 CHANNEL: Final = f"private-chat.room.{ROOM}"
@@ -100,6 +101,7 @@ def story() -> list[Step]:
     _tamper(life, first)
     second = _remove(life, room)
     _join(life, room, first, second)
+    devices(life, room)
     life.step("what the relay holds").notes.append(
         f"{len(life.relay.log)} sealed payloads, no key, no plaintext; alice's view: epoch {room.epoch}, "
         f"members {', '.join(sorted(room.members))}, rotation due: {', '.join(room.rotation_due()) or 'no'}")
@@ -188,7 +190,8 @@ def _relay_lines(seen: dict[str, Any]) -> list[str]:
 
 
 GLOSS: Final = {"E_AUTH": "authentication failed", "E_UNKNOWN_KEY": "holds no key for this epoch",
-                 "E_REPLAY": "already opened once"}
+                 "E_REPLAY": "already opened once", "E_DEVICE_TOO_NEW": "added after it: restore the backup",
+                 "E_NOT_MEMBER": "not a member of that epoch"}
 
 
 def _read_line(read: dict[str, Any]) -> str:
