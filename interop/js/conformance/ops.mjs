@@ -60,7 +60,7 @@ export async function privateIdentity(p) {
   });
 }
 
-/** A member proof object {identity, wrapped_digest, index, path} (spec/conformance.md), or null. */
+/** A member proof object {identity, wrapped_digest, index, path, optional list_digest} (spec/conformance.md), or null. */
 export function proofObject(p) {
   return proofOf(p);
 }
@@ -68,11 +68,19 @@ export function proofObject(p) {
 function proofOf(p) {
   if (p === null || p === undefined) return null;
   return {
-    ...keysOf(publicIdentity(p.identity)),
+    ...keysOf(publicIdentity(p.identity), listDigestOf(p)),
     wrappedDigest: hex(p.wrapped_digest, 'wrapped_digest'),
     index: p.index,
     path: p.path.map((x) => hex(x, 'path')),
   };
+}
+
+/** The optional `list_digest` (hex, 32 bytes) of a proof object or history roster member: 32 zero bytes when absent. */
+function listDigestOf(o) {
+  if (o.list_digest === undefined) return undefined;
+  const d = hex(o.list_digest, 'list_digest');
+  if (d.length !== 32) throw new FormatError('list_digest', 'a list digest is 32 bytes');
+  return d;
 }
 
 function messageInput(i) {
@@ -242,7 +250,7 @@ const OPS = {
       entries: i.entries.map((e) => ({
         header: parseHeader(hex(e.header, 'header')),
         secret: e.secret ? hex(e.secret, 'secret') : null,
-        roster: (e.roster ?? []).map((m) => ({ identity: publicIdentity(m.identity), wrappedDigest: hex(m.wrapped_digest, 'wrapped_digest') })),
+        roster: (e.roster ?? []).map((m) => ({ identity: publicIdentity(m.identity), wrappedDigest: hex(m.wrapped_digest, 'wrapped_digest'), listDigest: listDigestOf(m) })),
         ephemeral: e.ephemeral ? hex(e.ephemeral, 'ephemeral') : null,
       })),
     });

@@ -94,7 +94,7 @@ async function checkSteps(owner, room, anchors, s, users) {
     if (!sameBytes(merkleRoot(s.members.map(memberLeaf)), h.root)) throw new AuthError();
   } else if (!verifyProof(s.rotatorProof, h)) throw new AuthError();
   // 4b. the device lists the carried entries name
-  checkLists(listedEntries(s), s.lists, (u) => users.pinned(u), { complete: s.kind === 'bundle' });
+  checkLists(listedEntries(s), s.lists, (u) => users.pinned(u), { complete: s.kind === 'bundle', equivocation: (l) => users.checkEquivocation(l) });
   const incoming = () => ({ kind: 'announcement', bytes: encodeAnnouncement({ ...s, rotatorProof }) });
   // 5. position in the chain
   const held = room && room.epochs.size > 0 ? room : null;
@@ -192,7 +192,7 @@ export function checkMemberProof(room, f, users) {
   if (!verifyProof(f.proof, rec.header)) throw new AuthError();
   const listed = rec.roster.get(f.proof.id);
   if (listed && !sameBytes(listed.fingerprint, f.proof.fingerprint)) throw new AuthError();
-  checkLists([f.proof], f.lists, (u) => users.pinned(u));
+  checkLists([f.proof], f.lists, (u) => users.pinned(u), { equivocation: (l) => users.checkEquivocation(l) });
   // `epochs` lists what the step added or changed: nothing when the member was already in the roster
   return { result: { roomId: f.roomId, epochs: listed ? [] : [f.epoch], kind: 'member' }, member: listed ? null : keysOnly(f.proof) };
 }
