@@ -422,7 +422,7 @@ export class KeyRing {
   }
 
   /**
-   * Steps 1 to 7 of spec/backup.md#restoring. Returns {rooms: {room id: [epochs added or given a key]}, keys,
+   * Steps 1 to 7 of spec/backup.md#restoring. Returns {rooms: {room id: [the run's epochs within the chain]}, keys (their count of keys),
    * refusedRooms: {room id: code}, refusedChunks: ["uploader#seq: code"]}. Each room is merged all or nothing.
    */
   async #restoreChunks(chunks, backup) {
@@ -456,6 +456,11 @@ export class KeyRing {
         delete rec.withheld;
         epochs.push(epoch);
         out.keys += 1;
+      }
+      // reported as the reference does (SPEC-FINDINGS B5): every epoch of the run within P's chain, and its keys
+      for (const { epoch, record } of plan.same) {
+        epochs.push(epoch);
+        if (record.roomKey) out.keys += 1;
       }
       room.replay.prune(room.latest);
       this.#restored.add(roomId);

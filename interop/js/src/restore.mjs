@@ -97,12 +97,9 @@ export function verifyRoom(roomId, entries, users) {
     // 6. the header's place, the chain, the key
     if (h.roomId !== roomId || h.epoch !== e.epoch) throw new FormatError('entry.header', "not the entry's room and epoch");
     if (prev && !sameBytes(h.previous, epochHash(prev.header))) throw new AuthError("previous is not the epoch hash of the entry before");
-    let roomKey = null;
-    for (const k of e.keys) {
-      const key = new RoomKey(k, { roomId, epoch: h.epoch, suite: h.suite });
-      if (!key.hasKeyId(h.keyId)) throw new AuthError("the key does not match the header's key id");
-      roomKey ??= key;
-    }
+    // of the keys several chunks carry, the first (later ones are ignored), as the reference does (SPEC-FINDINGS B6)
+    const roomKey = e.keys.length ? new RoomKey(e.keys[0], { roomId, epoch: h.epoch, suite: h.suite }) : null;
+    if (roomKey && !roomKey.hasKeyId(h.keyId)) throw new AuthError("the key does not match the header's key id");
     const record = { header: h, roomKey, roster: new Map(), full: false, ownProof: null };
     if (e.kind === ENTRY_SIGNED) {
       const a = e.announcement;
@@ -128,12 +125,12 @@ const rosterEntry = ({ id, x25519, ed25519, xwing, fingerprint, listDigest, wrap
 
 /**
  * Step 7: the merge of a verified run into P's room (null or {epochs: Map, first, latest}), all or nothing. Returns
- * {add: [{epoch, record}], keys: [{epoch, roomKey}]}: epochs to add before P's first (or the whole run), and keys
- * for held epochs that lack one. E_AUTH (the run does not end at first - 1 with P's first `previous`), E_STALE (a held
+ * {add: [{epoch, record}], keys: [{epoch, roomKey}], same: [{epoch, record}]}: epochs to add before P's first (or the
+ * whole run), keys for held epochs that lack one, and the run's other held epochs (unchanged, still reported). E_AUTH (the run does not end at first - 1 with P's first `previous`), E_STALE (a held
  * epoch with another header).
  */
 export function planMerge(room, run) {
-  if (!room || room.epochs.size === 0) return { add: run, keys: [] };
+  if (!room || room.epochs.size === 0) return { add: run, keys: [], same: [] };
   const first = room.epochs.get(room.first);
   const before = run.filter((r) => r.epoch < room.first);
   if (before.length) {
@@ -143,13 +140,15 @@ export function planMerge(room, run) {
     }
   }
   const keys = [];
+  const same = [];
   for (const r of run) {
     if (r.epoch < room.first || r.epoch > room.latest) continue;
     const held = room.epochs.get(r.epoch);
     if (!sameBytes(held.header.bytes, r.record.header.bytes)) throw new StaleError('the backup is of another branch');
     if (!held.roomKey && r.record.roomKey) keys.push({ epoch: r.epoch, roomKey: r.record.roomKey });
+    else same.push(r);
   }
-  return { add: before, keys };
+  return { add: before, keys, same };
 }
 
 /** Rooms of pooled entries, in byte order of room id: [[roomId, entries]]. */
