@@ -23,6 +23,8 @@ import puppeteer from 'puppeteer-core';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const JS = join(HERE, '..');
 const VECTORS = join(JS, '..', '..', 'vectors');
+// spec files a unit test reads (test/unreadable.test.mjs), preloaded beside the vectors
+const SPEC_FILES = { 'unreadable.md': join(JS, '..', '..', 'spec', 'unreadable.md') };
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** esbuild resolves node:test, node:assert/strict, node:fs, node:url and node:path to browser/shims. */
@@ -66,9 +68,10 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>domvia-e2ee in Chromiu
   document.title = 'ready';
 </script>`;
 
-/** Serves the page, the bundle and vectors/*.json on 127.0.0.1 (an ephemeral port). */
+/** Serves the page, the bundle, vectors/*.json and SPEC_FILES on 127.0.0.1 (an ephemeral port). */
 async function serve(app) {
-  const names = readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort();
+  const names = [...readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort(), ...Object.keys(SPEC_FILES)];
+  const pathOf = (name) => SPEC_FILES[name] ?? join(VECTORS, name);
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://127.0.0.1').pathname;
     const send = (type, body) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
@@ -77,7 +80,7 @@ async function serve(app) {
     if (path === '/app.js') return send('text/javascript; charset=utf-8', app);
     if (path === '/vectors/') return send('application/json', JSON.stringify(names));
     const name = path.startsWith('/vectors/') ? path.slice('/vectors/'.length) : null;
-    if (name && names.includes(name)) return send('application/json', readFileSync(join(VECTORS, name)));
+    if (name && names.includes(name)) return send('application/json', readFileSync(pathOf(name)));
     res.writeHead(404).end();
   });
   server.listen(0, '127.0.0.1');

@@ -31,6 +31,7 @@ import { AAD_MESSAGE } from '../src/labels.mjs';
 import { suiteByName } from '../src/suites.mjs';
 import { buildDeviceList, parseDeviceList, userFingerprintOf, verifyDeviceList } from '../src/devicelist.mjs';
 import { UserKey, UserSigner } from '../src/userkey.mjs';
+import { openBackupInfo, parseBackupInfo, secretOf, verifyBackupInfo } from '../src/backupinfo.mjs';
 
 /** A user key object {"v", "user", "sig"} (spec/users.md#user-key), through the strict JSON path. */
 function userKeyObject(obj) {
@@ -60,7 +61,7 @@ export async function privateIdentity(p) {
   });
 }
 
-/** A member proof object {identity, wrapped_digest, index, path} (spec/conformance.md), or null. */
+/** A member proof object {identity, wrapped_digest, index, path, optional list_digest} (spec/conformance.md), or null. */
 export function proofObject(p) {
   return proofOf(p);
 }
@@ -68,11 +69,19 @@ export function proofObject(p) {
 function proofOf(p) {
   if (p === null || p === undefined) return null;
   return {
-    ...keysOf(publicIdentity(p.identity)),
+    ...keysOf(publicIdentity(p.identity), listDigestOf(p)),
     wrappedDigest: hex(p.wrapped_digest, 'wrapped_digest'),
     index: p.index,
     path: p.path.map((x) => hex(x, 'path')),
   };
+}
+
+/** The optional `list_digest` (hex, 32 bytes) of a proof object or history roster member: 32 zero bytes when absent. */
+function listDigestOf(o) {
+  if (o.list_digest === undefined) return undefined;
+  const d = hex(o.list_digest, 'list_digest');
+  if (d.length !== 32) throw new FormatError('list_digest', 'a list digest is 32 bytes');
+  return d;
 }
 
 function messageInput(i) {
@@ -103,6 +112,17 @@ export function openedOutput(o, withRoom) {
   return out;
 }
 
+/** The recovery key (text) or passphrase (hex) of a backup_info op or restore step. */
+function secretInput(i) {
+  if (typeof i.recovery_key === 'string') return { recoveryKey: i.recovery_key };
+  if (typeof i.passphrase === 'string') return { passphrase: hex(i.passphrase, 'passphrase') };
+  return {};
+}
+
+const restoredOutput = (r) => ({
+  restored: { rooms: r.rooms, keys: r.keys, refused_rooms: r.refusedRooms, refused_chunks: r.refusedChunks },
+});
+
 /** One step of the `session` op (spec/conformance.md): its result, or a thrown error. */
 async function sessionStep(ring, step) {
   if (step === null || typeof step !== 'object') throw new FormatError('steps', 'a step is an object');
@@ -130,6 +150,17 @@ async function sessionStep(ring, step) {
     const ids = step.identities ?? [];
     if (!Array.isArray(ids)) throw new FormatError('identities', 'a list of public identities');
     return { device_list: listSummary(ring.addDeviceList(hex(step.add_device_list, 'add_device_list'), ids.map(publicIdentity))) };
+  }
+  if ('restore' in step) {
+    const p = step.restore;
+    if (!p || typeof p !== 'object' || !Array.isArray(p.chunks)) throw new FormatError('restore', 'an object with chunks');
+    return restoredOutput(await ring.restore({
+      info: hex(p.info, 'info'), chunks: p.chunks.map((c) => hex(c, 'chunks')), ...secretInput(p),
+    }));
+  }
+  if ('accept_share' in step) {
+    if (!Array.isArray(step.accept_share)) throw new FormatError('accept_share', 'a list of chunks');
+    return restoredOutput(await ring.acceptShare(step.accept_share.map((c) => hex(c, 'accept_share'))));
   }
   if ('set_sealed' in step) {
     const p = step.set_sealed;
@@ -242,7 +273,7 @@ const OPS = {
       entries: i.entries.map((e) => ({
         header: parseHeader(hex(e.header, 'header')),
         secret: e.secret ? hex(e.secret, 'secret') : null,
-        roster: (e.roster ?? []).map((m) => ({ identity: publicIdentity(m.identity), wrappedDigest: hex(m.wrapped_digest, 'wrapped_digest') })),
+        roster: (e.roster ?? []).map((m) => ({ identity: publicIdentity(m.identity), wrappedDigest: hex(m.wrapped_digest, 'wrapped_digest'), listDigest: listDigestOf(m) })),
         ephemeral: e.ephemeral ? hex(e.ephemeral, 'ephemeral') : null,
       })),
     });
@@ -306,6 +337,18 @@ const OPS = {
       revoked: list.revoked.map((d) => ({ id: d.id, fingerprint: toHex(d.fingerprint), backup_seq_limit: d.backupSeqLimit })),
       digest: toHex(list.digest),
     };
+  },
+
+  async backup_info(i) {
+    const info = verifyBackupInfo(parseBackupInfo(hex(i.info, 'info')), userKeyObject(i.user));
+    const out = { user_id: info.userId, version: info.version, key_id: toHex(info.keyId), kdf: info.kdf };
+    if (info.kdf === 'passphrase') Object.assign(out, { salt: toHex(info.salt), memory_kib: info.memoryKib, iterations: info.iterations, lanes: info.lanes });
+    const given = secretInput(i);
+    if (given.recoveryKey !== undefined || given.passphrase !== undefined) {
+      await openBackupInfo(info, secretOf(info, given));
+      out.secret_ok = true;
+    }
+    return out;
   },
 
   attachment_seal(i) {

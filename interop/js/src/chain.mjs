@@ -49,7 +49,7 @@ function rotatorOf(s) {
 }
 
 /** Step 6 (extend) authority against a held E - 1: throws E_UNAUTHORIZED. */
-function checkAuthority(prev, h, rotator, authority) {
+export function checkAuthority(prev, h, rotator, authority) {
   if (isAdmin(prev.header, rotator.id, rotator.fingerprint)) return;
   let member = false;
   if (prev.header.flags & FLAG_MEMBERS_MAY_ROTATE) {
@@ -81,9 +81,13 @@ export async function checkRotation(owner, room, anchors, s, users) {
   return { ...plan, lists: s.lists };
 }
 
-async function checkSteps(owner, room, anchors, s, users) {
+/**
+ * Steps 2 to 4b of a parsed bundle, slice or announcement (also a restored announcement, spec/backup.md#restoring
+ * step 6): the rotator's identity and key, the signature, the root or rotator proof, the device lists. Returns
+ * {rotator, rotatorProof}.
+ */
+export function checkSigned(s, users) {
   const h = s.header;
-  const me = owner.public;
   // 2. the rotator's identity, and its key
   const { rotator, rotatorProof } = rotatorOf(s);
   validateEd25519Public(rotator.ed25519);
@@ -94,7 +98,20 @@ async function checkSteps(owner, room, anchors, s, users) {
     if (!sameBytes(merkleRoot(s.members.map(memberLeaf)), h.root)) throw new AuthError();
   } else if (!verifyProof(s.rotatorProof, h)) throw new AuthError();
   // 4b. the device lists the carried entries name
-  checkLists(listedEntries(s), s.lists, (u) => users.pinned(u), { complete: s.kind === 'bundle' });
+  checkLists(listedEntries(s), s.lists, (u) => users.pinned(u), { complete: s.kind === 'bundle', equivocation: (l) => users.checkEquivocation(l) });
+  return { rotator, rotatorProof };
+}
+
+/** Step 6's DOWNGRADE rule against E - 1: the flag is set exactly when the KEM goes from X-Wing to classic. */
+export function checkDowngrade(prevHeader, h) {
+  const lowered = prevHeader.kem.id === KEM_XWING.id && h.kem.id === KEM_CLASSIC.id;
+  if (lowered !== ((h.flags & FLAG_DOWNGRADE) !== 0)) throw new DowngradeError();
+}
+
+async function checkSteps(owner, room, anchors, s, users) {
+  const h = s.header;
+  const me = owner.public;
+  const { rotator, rotatorProof } = checkSigned(s, users);
   const incoming = () => ({ kind: 'announcement', bytes: encodeAnnouncement({ ...s, rotatorProof }) });
   // 5. position in the chain
   const held = room && room.epochs.size > 0 ? room : null;
@@ -132,8 +149,7 @@ async function checkSteps(owner, room, anchors, s, users) {
     if (!sameBytes(h.previous, epochHash(prev.header))) {
       throw new ForkError([evidenceOf(prev), incoming()], 'the header does not build on the held chain');
     }
-    const lowered = prev.header.kem.id === KEM_XWING.id && h.kem.id === KEM_CLASSIC.id;
-    if (lowered !== ((h.flags & FLAG_DOWNGRADE) !== 0)) throw new DowngradeError();
+    checkDowngrade(prev.header, h);
     checkRollback(prev.roster, s.lists, (d) => users.list(d));
   }
   // 7. recipient
@@ -192,7 +208,7 @@ export function checkMemberProof(room, f, users) {
   if (!verifyProof(f.proof, rec.header)) throw new AuthError();
   const listed = rec.roster.get(f.proof.id);
   if (listed && !sameBytes(listed.fingerprint, f.proof.fingerprint)) throw new AuthError();
-  checkLists([f.proof], f.lists, (u) => users.pinned(u));
+  checkLists([f.proof], f.lists, (u) => users.pinned(u), { equivocation: (l) => users.checkEquivocation(l) });
   // `epochs` lists what the step added or changed: nothing when the member was already in the roster
   return { result: { roomId: f.roomId, epochs: listed ? [] : [f.epoch], kind: 'member' }, member: listed ? null : keysOnly(f.proof) };
 }

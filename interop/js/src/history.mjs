@@ -72,7 +72,7 @@ export function parseHistory(bytes) {
 /**
  * Build and sign a history bundle, wrapping with fresh ephemeral keys.
  * sharer: Identity; recipient: PublicIdentity; entries, consecutive and ending at anchorEpoch - 1:
- * [{header (parsed), secret: 32 bytes or null (link-only), roster: [{identity: PublicIdentity | key record, wrappedDigest}]}];
+ * [{header (parsed), secret: 32 bytes or null (link-only), roster: [{identity: PublicIdentity | key record, wrappedDigest, listDigest (optional, with identity)}]}];
  * sharerProof: the sharer's member proof of the anchor epoch.
  */
 export async function buildHistory({ sharer, recipient, roomId, anchorEpoch, issuedAt, kem, entries, sharerProof }) {
@@ -94,7 +94,7 @@ export async function _buildHistory({ sharer, recipient, roomId, anchorEpoch, is
       if (!recipientPublic) throw new FormatError('recipient', 'no X-Wing key');
       wrapped = await _wrapRoomKey({ kem, label: INFO_HISTORY_WRAP, roomKey, recipientId: recipient.id, recipientPublic }, e.ephemeral ?? null);
     }
-    const roster = e.secret ? [...e.roster].map((m) => ({ ...(m.identity ? keysOf(m.identity) : m), wrappedDigest: m.wrappedDigest })) : [];
+    const roster = e.secret ? [...e.roster].map((m) => ({ ...(m.identity ? keysOf(m.identity, m.listDigest) : m), wrappedDigest: m.wrappedDigest })) : [];
     roster.sort((a, b) => compareAscii(a.id, b.id));
     w.bytes16(h.bytes).bytes16(wrapped).u32(roster.length);
     for (const m of roster) writeKeys(w, m).bytes(m.wrappedDigest);

@@ -25,3 +25,7 @@ export {
   openAttachmentChunk,
   CONTENT_TYPE_ATTACHMENT,
 } from './attachment.mjs';
+export { formatRecoveryKey, parseRecoveryKey, generateSecret, secretFromPassphrase, backupKeyPair } from './recovery.mjs';
+export { buildBackupInfo, parseBackupInfo, verifyBackupInfo, openBackupInfo } from './backupinfo.mjs';
+export { parseChunk } from './backupchunk.mjs';
+export { UNREADABLE, explain } from './unreadable.mjs';

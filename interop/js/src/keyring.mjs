@@ -2,7 +2,7 @@
 // per-epoch replay state; accepting group-state structures (chain.mjs, historychain.mjs) and opening in spec order.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { b64uEncode, compareAscii, toHex } from './encoding.mjs';
-import { AuthError, FormatError, ForkError, KeyExhaustedError, NotMemberError, PolicyError, StaleError, UnauthorizedError, UnknownKeyError, UnknownSenderError } from './errors.mjs';
+import { AuthError, DeviceTooNewError, DomviaError, FormatError, ForkError, WithheldError, KeyExhaustedError, NotMemberError, PolicyError, StaleError, UnauthorizedError, UnknownKeyError, UnknownSenderError } from './errors.mjs';
 import { ed25519VerifyStrict, validateEd25519Public } from './ed25519.mjs';
 import { parseAnnouncement, parseBundle, parseSlice } from './bundle.mjs';
 import { checkMemberProof, checkRotation, evidenceOf, sameBytes } from './chain.mjs';
@@ -16,7 +16,11 @@ import { DEFAULT_LIVE_EPOCHS, DEFAULT_REPLAY_CAPACITY, RoomReplay } from './repl
 import { rotate, shareHistory } from './rotation.mjs';
 import { UserBook } from './userbook.mjs';
 import { UserKey } from './userkey.mjs';
-import { parseDeviceList } from './devicelist.mjs';
+import { listsDevice, parseDeviceList } from './devicelist.mjs';
+import { openBackupInfo, parseBackupInfo, secretOf, verifyBackupInfo } from './backupinfo.mjs';
+import { byRoom, planMerge, readChunks, verifyRoom } from './restore.mjs';
+import { RECIPIENT_BACKUP_KEY, RECIPIENT_SIBLING, heldEntries, sealChunks } from './backingup.mjs';
+import { userOfDevice } from './userkey.mjs';
 
 export const MAX_EVIDENCE = 16;
 
@@ -42,6 +46,8 @@ export class KeyRing {
   #rooms = new Map(); // room id -> {epochs: Map epoch -> record, first, latest, evidence, replay}
   #replayOptions;
   #users = new UserBook(); // pinned user keys, held device lists (spec/users.md#what-a-member-holds)
+  #restored = new Set(); // room ids whose history a restore or share brought (spec/unreadable.md, step 1)
+  #backedUp = new Map(); // "room\0epoch" -> whether the key was backed up (spec/backup.md#backing-up)
 
   /** owner: the Identity this key ring belongs to. allowUnsigned: unsigned mode (bots) on. */
   constructor(owner, { allowUnsigned = false, replayCapacity = DEFAULT_REPLAY_CAPACITY, liveEpochs = DEFAULT_LIVE_EPOCHS } = {}) {
@@ -285,8 +291,14 @@ export class KeyRing {
     const msg = SealedMessage.parse(input);
     // 2. the epoch, its key, its key id
     const room = this.#rooms.get(msg.roomId);
+    if (room?.epochs.size && msg.epoch < room.first && this.#owner.id.includes('/')) {
+      // spec/unreadable.md, step 1: a user's device added after the epoch, until it restores the room's history
+      if (this.#restored.has(msg.roomId)) throw new NotMemberError('no device of this user held the epoch');
+      throw new DeviceTooNewError('sent before this device was added: restore the key backup or ask a sibling');
+    }
     const rec = room?.epochs.get(msg.epoch);
     if (!rec) throw new UnknownKeyError();
+    if (!rec.roomKey && rec.withheld) throw new WithheldError('the retention policy forgot this key: restore the key backup');
     if (!rec.roomKey) throw new NotMemberError();
     if (rec.roomKey.suite.id !== msg.suite.id || !rec.roomKey.hasKeyId(msg.keyId)) this.#otherKey(msg.roomId, rec, msg);
     // 3. the sender, from the epoch's roster
@@ -381,6 +393,127 @@ export class KeyRing {
       if (!rec.roomKey) throw new FormatError('count', 'an epoch held as a link has no nonce budget');
       rec.sealed = count;
     };
+  }
+
+  // ------------------------------------------------------------ key backups, sibling shares, retention (spec/backup.md)
+
+  /** The owner's user and its newest held list; E_POLICY for a participant that is no user's device (or lacks them). */
+  #ownUser() {
+    const userId = userOfDevice(this.#owner.id);
+    const list = userId === null ? null : this.#users.newest(userId);
+    if (!list || !this.#users.pinned(userId)) throw new PolicyError("no user's device with its user key and device list: no backup or sibling");
+    return { userId, list };
+  }
+
+  /**
+   * Restore the user's key backup: `info` (bytes) verified under the pinned user key (E_FORMAT, E_AUTH), opened with
+   * `recoveryKey` (text) or `passphrase` (bytes) (E_FORMAT, E_AUTH), then the chunks as restoreChunks reports them.
+   */
+  async restore({ info, chunks, recoveryKey, passphrase }) {
+    const { userId } = this.#ownUser();
+    const parsed = verifyBackupInfo(parseBackupInfo(info), this.#users.pinned(userId));
+    const backup = await openBackupInfo(parsed, secretOf(parsed, { recoveryKey, passphrase }));
+    return this.#restoreChunks(chunks, backup);
+  }
+
+  /** Accept a sibling's share (chunks of kind 2 to the owner): verified as a restore is. */
+  async acceptShare(chunks) {
+    return this.#restoreChunks(chunks, null);
+  }
+
+  /**
+   * Steps 1 to 7 of spec/backup.md#restoring. Returns {rooms: {room id: [the run's epochs within the chain]}, keys (their count of keys),
+   * refusedRooms: {room id: code}, refusedChunks: ["uploader#seq: code"]}. Each room is merged all or nothing.
+   */
+  async #restoreChunks(chunks, backup) {
+    const { userId, list } = this.#ownUser();
+    const { entries, refusedChunks } = await readChunks(chunks, { owner: this.#owner, userId, list, backup });
+    const out = { rooms: {}, keys: 0, refusedRooms: {}, refusedChunks };
+    for (const [roomId, roomEntries] of byRoom(entries)) {
+      let plan;
+      let run;
+      try {
+        run = verifyRoom(roomId, roomEntries, this.#users);
+        plan = planMerge(this.#rooms.get(roomId) ?? null, run);
+      } catch (e) {
+        if (!(e instanceof DomviaError)) throw e;
+        out.refusedRooms[roomId] = e.code;
+        continue;
+      }
+      const room = this.#room(roomId);
+      const epochs = [];
+      for (const r of run) this.#users.keepAll(r.lists);
+      for (const { epoch, record } of plan.add) {
+        room.epochs.set(epoch, { ...record, sealed: 0, used: 0 });
+        room.first = room.first ? Math.min(room.first, epoch) : epoch;
+        room.latest = Math.max(room.latest, epoch);
+        epochs.push(epoch);
+        if (record.roomKey) out.keys += 1;
+      }
+      for (const { epoch, roomKey } of plan.keys) {
+        const rec = room.epochs.get(epoch);
+        rec.roomKey = roomKey;
+        delete rec.withheld;
+        epochs.push(epoch);
+        out.keys += 1;
+      }
+      // reported as the reference does (SPEC-FINDINGS B5): every epoch of the run within P's chain, and its keys
+      for (const { epoch, record } of plan.same) {
+        epochs.push(epoch);
+        if (record.roomKey) out.keys += 1;
+      }
+      room.replay.prune(room.latest);
+      this.#restored.add(roomId);
+      if (epochs.length) out.rooms[roomId] = epochs.sort((a, b) => a - b);
+    }
+    return out;
+  }
+
+  /**
+   * Chunks for the backup (info bytes, verified under the pinned user key) holding every held epoch not backed up yet
+   * with what is held now, numbered from `seq` (the server's count + 1). Recorded as backed up.
+   */
+  async backup(info, { seq }) {
+    const { userId } = this.#ownUser();
+    const parsed = verifyBackupInfo(parseBackupInfo(info), this.#users.pinned(userId));
+    const key = (r, e) => `${r}\0${e}`;
+    const entries = heldEntries(this.#rooms, (r, e, hasKey) => this.#backedUp.has(key(r, e)) && (this.#backedUp.get(key(r, e)) || !hasKey));
+    if (!entries.length) return [];
+    const chunks = await sealChunks({
+      userId, uploader: this.#owner, seq, entries, recipient: { kind: RECIPIENT_BACKUP_KEY, publicKey: parsed.publicKey, keyId: parsed.keyId },
+    });
+    for (const e of entries) this.#backedUp.set(key(e.roomId, e.epoch), !!e.key);
+    return chunks;
+  }
+
+  /** A share of every held epoch for a sibling (PublicIdentity on the user's newest list: E_UNAUTHORIZED otherwise). */
+  async shareWithSibling(sibling, { seq = 1 } = {}) {
+    const { userId, list } = this.#ownUser();
+    if (sibling.id === this.#owner.id || !listsDevice(list, sibling.id, sibling.fingerprint)) {
+      throw new UnauthorizedError("not a sibling: another device on the user's newest list");
+    }
+    const entries = heldEntries(this.#rooms);
+    if (!entries.length) return [];
+    return sealChunks({ userId, uploader: this.#owner, seq, entries, recipient: { kind: RECIPIENT_SIBLING, identity: sibling } });
+  }
+
+  /**
+   * Retention (spec/backup.md#retention): forget the keys of epochs issued more than `maxAgeSeconds` before `now`,
+   * never a room's latest epoch; their headers stay and their messages are E_WITHHELD. Returns the count forgotten.
+   */
+  forgetOldKeys({ maxAgeSeconds, now = Math.floor(Date.now() / 1000) }) {
+    let n = 0;
+    for (const room of this.#rooms.values()) {
+      for (const [epoch, rec] of room.epochs) {
+        if (epoch === room.latest || !rec.roomKey) continue;
+        if (rec.header.issuedAt + BigInt(maxAgeSeconds) < BigInt(now)) {
+          rec.roomKey = null;
+          rec.withheld = true;
+          n += 1;
+        }
+      }
+    }
+    return n;
   }
 
   // ------------------------------------------------------------ rotating and sharing

@@ -62,17 +62,22 @@ export function namedLists(entries, lists) {
 /**
  * Step 4b for the entries a structure carries ({id, fingerprint, listDigest}) and its lists section.
  * pinnedOf(userId) -> UserKey or null. `complete`: the structure is a bundle (every device of a named list must be
- * an entry). Throws E_FORMAT, E_BAD_KEY, E_AUTH, E_UNAUTHORIZED.
+ * an entry). `equivocation(list)`: throws E_ROLLBACK for a list of a held version with another digest.
+ * Throws E_FORMAT, E_BAD_KEY, E_AUTH, E_UNAUTHORIZED, E_ROLLBACK.
  */
-export function checkLists(entries, lists, pinnedOf, { complete = false } = {}) {
+export function checkLists(entries, lists, pinnedOf, { complete = false, equivocation = null } = {}) {
   // 1. the digests the entries name are exactly the section's
   const named = new Set(entries.filter((e) => !isZero(e.listDigest)).map((e) => toHex(e.listDigest)));
   const byDigest = new Map(lists.map((l) => [toHex(l.digest), l]));
   if (named.size !== byDigest.size || [...named].some((d) => !byDigest.has(d))) {
     throw new FormatError('lists', 'the device lists carried are not exactly those the entries name');
   }
-  // 2. each list verifies (under the pinned user key, when there is one)
-  for (const l of lists) verifyDeviceList(l, pinnedOf(l.userId));
+  // 2. each list verifies (under the pinned user key, when there is one), then is no other list of a held version
+  // (E_ROLLBACK; each list in turn: the spec does not say whether all verify first, SPEC-FINDINGS B1)
+  for (const l of lists) {
+    verifyDeviceList(l, pinnedOf(l.userId));
+    equivocation?.(l);
+  }
   // 3. each entry naming a list is a device of that list's user, with the listed fingerprint
   for (const e of entries) {
     if (isZero(e.listDigest)) continue;

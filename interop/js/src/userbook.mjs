@@ -35,10 +35,20 @@ export class UserBook {
   /** The rollback refusals for a list offered as the user's newest: E_ROLLBACK (older, or same version, other digest). */
   checkNewer(list) {
     const newest = this.#newest.get(list.userId);
-    if (!newest) return;
-    if (list.version < newest.version) throw new RollbackError(`older than ${list.userId}'s newest held list`);
-    if (list.version === newest.version && toHex(list.digest) !== toHex(newest.digest)) {
-      throw new RollbackError(`another list of version ${list.version} for ${list.userId}: the user key equivocated`);
+    if (newest && list.version < newest.version) throw new RollbackError(`older than ${list.userId}'s newest held list`);
+    this.checkEquivocation(list);
+  }
+
+  /**
+   * A list of the same version as one held for its user (whichever key signed either) but another digest: the user
+   * key equivocated, E_ROLLBACK (spec/users.md#what-a-member-holds; for lists inside structures, step 4b 2).
+   */
+  checkEquivocation(list) {
+    const digest = toHex(list.digest);
+    for (const [d, held] of this.#lists) {
+      if (held.userId === list.userId && held.version === list.version && d !== digest) {
+        throw new RollbackError(`another list of version ${list.version} for ${list.userId}: the user key equivocated`);
+      }
     }
   }
 

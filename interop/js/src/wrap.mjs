@@ -24,7 +24,7 @@ export function toKem(k, field = 'kem') {
 
 let classicSuite;
 let xwingSuite;
-function hpkeSuite(kem) {
+export function hpkeSuite(kem) {
   if (kem.id === KEM_CLASSIC.id) {
     classicSuite ??= new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
     return classicSuite;
