@@ -51,7 +51,7 @@ _CAUSES: Final = (
                False),
 )
 TAXONOMY: Final = {c.code: c for c in _CAUSES}
-UNKNOWN: Final = Unreadable("E_INTERNAL", "internal", "Something went wrong reading this message.", "report", False)
+UNKNOWN: Final = Unreadable("E_INTERNAL", "internal", "Something went wrong. Please report it.", "report", False)
 
 
 def explain(error: DomviaError) -> Unreadable:

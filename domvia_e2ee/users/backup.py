@@ -70,7 +70,7 @@ def restore(ring: KeyRing, chunks: Iterable[bytes], info: BackupInfo, *, recover
     assert pinned is not None
     private = info.verify(pinned).secret(recovery_key=recovery_key, passphrase=passphrase).private_key()
     report = RestoreReport()
-    return _restore(ring, open_chunks(chunks, private, device_list, report), report)
+    return _restore(ring, open_chunks(chunks, ring.owner, private, device_list, report), report)
 
 
 def share_with_sibling(ring: KeyRing, sibling: PublicIdentity, *, seq: int) -> list[BackupChunk]:
@@ -91,7 +91,7 @@ def accept_sibling_share(ring: KeyRing, chunks: Iterable[bytes]) -> RestoreRepor
     against the chain). Raises PolicyError (E_POLICY) as _user_of."""
     _, device_list = _user_of(ring)
     report = RestoreReport()
-    return _restore(ring, open_chunks(chunks, ring.owner, device_list, report), report)
+    return _restore(ring, open_chunks(chunks, ring.owner, None, device_list, report), report)
 
 
 def _restore(ring: KeyRing, entries: list[BackupEntry], report: RestoreReport) -> RestoreReport:

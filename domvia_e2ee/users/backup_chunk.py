@@ -23,6 +23,7 @@ from ..wrap import WrapKem, _x25519_private
 from .backup_entries import BackupEntry, read_entries, write_entries
 from .user_key import check_user_id, device_user
 
+_ENC_SIZE: Final = {WrapKem.X25519: 32, WrapKem.MLKEM768_X25519: xwing.ENC_SIZE}
 TO_BACKUP: Final = 1
 TO_DEVICE: Final = 2
 MAX_CHUNK_BYTES: Final = 64 << 20
@@ -87,8 +88,14 @@ class BackupChunk:
         if seq == 0:
             raise FormatError("seq", "must be 1 or more")
         recipient = Recipient.read(r)
+        if recipient.kind == TO_DEVICE and device_user(recipient.device_id) != user_id:
+            raise FormatError("recipient.id", f"a share goes to a device of {user_id!r}")
         kem = WrapKem.from_wire(r.u8("kem"))
+        if recipient.kind == TO_BACKUP and kem is not WrapKem.MLKEM768_X25519:
+            raise FormatError("kem", "a backup is wrapped with X-Wing (2)")
         size = r.u32("sealed")
+        if size < _ENC_SIZE[kem] + 16:
+            raise FormatError("sealed", "shorter than an HPKE encapsulation and a tag")
         sealed = r.raw(size, "sealed")
         signature = r.raw(curves.SIGNATURE_SIZE, "signature")
         r.end()
@@ -145,17 +152,20 @@ def _seal_chunk_from_parts(uploader: Identity, user_id: str, seq: int, entries: 
     return BackupChunk.from_bytes(body + uploader.sign(labels.SIG_BACKUP_CHUNK + body))
 
 
-def open_chunk(chunk: BackupChunk, private: object) -> list[BackupEntry]:
-    """Verifies the uploader's signature and decrypts with ``private`` (the backup's X-Wing private key, or the
-    sibling's Identity). Raises AuthenticationError (E_AUTH) for a bad signature or ciphertext, FormatError
-    (E_FORMAT) for malformed entries. Whether the uploader may write this chunk is restore.py's question."""
+def open_chunk(chunk: BackupChunk, device: Identity, backup_private: object = None) -> list[BackupEntry]:
+    """Verifies the uploader's signature and decrypts: a chunk for the backup key with ``backup_private`` (the
+    backup's X-Wing private key, when restoring), a share with ``device``'s own keys. Raises AuthenticationError
+    (E_AUTH) for a bad signature or ciphertext or a chunk for another key or device, FormatError (E_FORMAT) for
+    malformed entries. Whether the uploader may write this chunk is restore.py's question."""
     curves.verify(chunk.uploader.ed25519, chunk.signature, labels.SIG_BACKUP_CHUNK + chunk.raw[:-curves.SIGNATURE_SIZE])
-    if isinstance(private, Identity):
-        if chunk.recipient.kind != TO_DEVICE or chunk.recipient.fingerprint != private.public.fingerprint:
-            raise AuthenticationError()
-        private = _x25519_private(private) if chunk.kem is WrapKem.X25519 else private._xwing_private_key()
-        if private is None:
-            raise AuthenticationError()
+    if chunk.recipient.kind == TO_BACKUP:
+        private = backup_private
+    elif chunk.recipient.fingerprint == device.public.fingerprint:
+        private = _x25519_private(device) if chunk.kem is WrapKem.X25519 else device._xwing_private_key()
+    else:
+        private = None
+    if private is None:
+        raise AuthenticationError()
     try:
         plaintext = _SUITES[chunk.kem].decrypt(chunk.sealed, private, info=chunk._info())  # type: ignore[arg-type]
     except (InvalidTag, ValueError, TypeError):

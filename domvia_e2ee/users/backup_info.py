@@ -77,16 +77,19 @@ class BackupInfo:
         return self
 
     def secret(self, *, recovery_key: str | None = None, passphrase: bytes | None = None) -> BackupSecret:
-        """The backup secret from what the user typed. Raises UsageError (E_USAGE) for the other kind of input,
-        FormatError (E_FORMAT) for a mistyped recovery key, AuthenticationError (E_AUTH) for a secret whose
-        public key is not this info's (a wrong passphrase or recovery key)."""
-        if self.kdf == KDF_RECOVERY_KEY and recovery_key is not None:
+        """The backup secret from what the user typed. Raises FormatError (E_FORMAT) naming the input for the other
+        kind of secret than this info's and for a mistyped recovery key, UsageError (E_USAGE) for neither,
+        AuthenticationError (E_AUTH) for a secret whose public key is not this info's (a wrong one)."""
+        if recovery_key is not None:
+            if self.kdf != KDF_RECOVERY_KEY:
+                raise FormatError("recovery_key", "this backup is opened with a passphrase")
             secret = BackupSecret.from_recovery_key(recovery_key)
-        elif self.kdf == KDF_PASSPHRASE and passphrase is not None and self.cost is not None:
+        elif passphrase is not None and self.cost is not None:
             secret = BackupSecret.from_passphrase(passphrase, self.salt, self.cost)
+        elif passphrase is not None:
+            raise FormatError("passphrase", "this backup is opened with a recovery key")
         else:
-            raise UsageError("this backup opens with a " + ("recovery key" if self.kdf == KDF_RECOVERY_KEY
-                                                             else "passphrase"))
+            raise UsageError("a recovery key or a passphrase is needed")
         if secret.public_key() != self.public:
             raise AuthenticationError()
         return secret

@@ -76,7 +76,7 @@ class BackupSecret:
         if not isinstance(text, str):
             raise UsageError("a recovery key is text")
         compact = "".join(text.split()).replace("-", "").upper()
-        if compact.startswith("DVRK"):
+        if len(compact) == 59 and compact.startswith("DVRK"):  # the shown prefix; a bare payload may begin "DVRK"
             compact = compact[4:]
         try:
             raw = base64.b32decode(compact + "=" * (-len(compact) % 8))

@@ -8,6 +8,7 @@ from one device cannot plant an epoch, and cannot stop the other rooms from bein
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ..group.bundle import Announcement
 from ..group.epoch import EpochRecord
 from ..group.header import EpochHeader
 from ..group.lists import UserState
+from ..identity import Identity
 from ..group.verify import (
     authorise_extend, check_downgrade, check_item_lists, check_signature, check_tree, rotator_of,
 )
@@ -54,16 +56,17 @@ def check_uploader(chunk: BackupChunk, device_list: DeviceList) -> None:
         raise UnauthorizedError(f"chunk {chunk.seq} of {who.participant_id!r}: not written by a device of the list")
 
 
-def open_chunks(chunks: Iterable[bytes], private: object, device_list: DeviceList,
+def open_chunks(chunks: Iterable[bytes], device: Identity, backup_private: object, device_list: DeviceList,
                 report: RestoreReport) -> list[BackupEntry]:
-    """The entries of every chunk whose uploader may write it and whose signature and ciphertext verify;
-    the others are reported in ``report.refused_chunks`` as "uploader#seq: E_CODE"."""
+    """The entries of every chunk whose uploader may write it and whose signature, ciphertext and entries verify;
+    the others are reported in ``report.refused_chunks`` as "uploader#seq: E_CODE". A chunk for the backup key
+    opens with ``backup_private`` (None: not restoring), a share with ``device``'s keys."""
     entries: list[BackupEntry] = []
     for data in chunks:
         try:
             chunk = BackupChunk.from_bytes(data)
             check_uploader(chunk, device_list)
-            entries.extend(open_chunk(chunk, private))
+            entries.extend(open_chunk(chunk, device, backup_private))
         except DomviaError as error:
             report.refused_chunks.append(f"{_name(data)}: {error.code}")
     return entries
@@ -83,10 +86,14 @@ def verify_entries(entries: Iterable[BackupEntry], users: UserState, report: Res
     for entry in entries:
         held = rooms.setdefault(entry.room_id, {})
         other = held.get(entry.epoch)
-        if other is None or (other.secret is None and entry.secret is not None and other.data == entry.data):
+        if other is None:
             held[entry.epoch] = entry
         elif other.data != entry.data and _header_bytes(other) != _header_bytes(entry):
             report.refused_rooms[entry.room_id] = "E_FORK"
+        else:  # one epoch, one header: a signed copy beats a bare header, and the first key offered stays
+            signed = other if other.kind == SIGNED else entry
+            held[entry.epoch] = dataclasses.replace(signed, secret=other.secret if other.secret is not None
+                                                    else entry.secret)
     for room_id, by_epoch in sorted(rooms.items()):
         if room_id in report.refused_rooms:
             continue

@@ -138,13 +138,18 @@ def test_demo_shape(cli: Cli) -> None:
                      "4. carol, about to be removed, signs an epoch 2 of her own that keeps her in",
                      "5. alice removes carol: the room rotates to epoch 2",
                      "6. dave joins: the room rotates to epoch 3; history is not shared", "7. dave writes to the room",
-                     "8. the relay delivers dave's message to bob a second time", "9. what the relay holds"]
+                     "8. the relay delivers dave's message to bob a second time",
+                     "9. erin joins with her phone and laptop: one user, one safety number",
+                     "10. erin's phone backs up every key it accepted",
+                     "11. erin adds a tablet; her other devices are offline: the tablet restores from the backup",
+                     "12. erin loses her phone: it leaves her list and the room rotates", "13. what the relay holds"]
     masked = re.sub(r"[A-Za-z0-9_-]{12,}…", "…", re.sub(r"\d{5}( \d{5}){5}", "SAFETY", text))
     for line in ("   alice's client rejects the bundle signed by carol: E_UNAUTHORIZED",
                  "   bob's client rejects the bundle signed by carol: E_UNAUTHORIZED",
                  "   carol accepts the announcement of epoch 2",
                  "| carol  cannot: E_NOT_MEMBER", "| dave   cannot: E_UNKNOWN_KEY", "| alice  cannot: E_AUTH",
-                 "| bob    cannot: E_REPLAY", "| bob    reads 'carol is gone; the new budget is 40k'"):
+                 "| bob    cannot: E_REPLAY", "| bob    reads 'carol is gone; the new budget is 40k'",
+                 "| erin/tablet cannot: E_DEVICE_TOO_NEW", "| erin/phone cannot: E_NOT_MEMBER"):
         assert line in masked, line
     assert "hi all, the launch is on Friday" not in "".join(
         line.split("|")[0] for line in text.splitlines())  # the relay column never holds plaintext

@@ -57,12 +57,14 @@ export function verifyBackupInfo(info, userKey) {
 }
 
 /**
- * The backup secret typed in for an info: {recoveryKey: text} or {passphrase: bytes}. A passphrase for a
- * recovery-key info has no salt (E_FORMAT `passphrase`); a recovery key for a passphrase info is used as the secret
- * as it is (and so fails the key check). Returns 32 bytes.
+ * The backup secret typed in for an info: {recoveryKey: text} or {passphrase: bytes}. The other kind of secret than
+ * the info's is E_FORMAT naming it (spec/backup.md, "Backup info"). Returns 32 bytes.
  */
 export function secretOf(info, { recoveryKey, passphrase } = {}) {
-  if (recoveryKey !== undefined && recoveryKey !== null) return parseRecoveryKey(recoveryKey);
+  if (recoveryKey !== undefined && recoveryKey !== null) {
+    if (info.kdf !== 'recovery-key') throw new FormatError('recovery_key', 'this backup is opened with a passphrase');
+    return parseRecoveryKey(recoveryKey);
+  }
   if (passphrase !== undefined && passphrase !== null) {
     if (info.kdf !== 'passphrase') throw new FormatError('passphrase', 'this backup is opened with a recovery key');
     return secretFromPassphrase(passphrase, info);
