@@ -23,6 +23,8 @@ from .io import PROG, UsageError, emit_json, wants_json
 
 COMMAND_MODULES: tuple[str, ...] = (
     "identity_cmd",
+    "user_cmd",
+    "device_cmd",
     "room_cmd",
     "keyring_cmd",
     "message_cmd",

@@ -202,7 +202,7 @@ def members_line(room: Room, limit: int = 20) -> str:
 
 def summary(room: Room) -> dict[str, Any]:
     record = room.keyring.record(room.room_id, room.epoch)
-    return {"room": room.room_id, "epoch": room.epoch, "members": sorted(room.members),
+    return {"room": room.room_id, "epoch": room.epoch, "members": sorted(room.members), "users": sorted(room.users),
             "suite": room.suite.label, "kem": room.kem.name,
             "admins": list(room.admins),
             "policy": {"max_messages": room.policy.max_messages, "max_age_seconds": room.policy.max_age_seconds,
