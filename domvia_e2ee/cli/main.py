@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "device_cmd",
     "room_cmd",
     "keyring_cmd",
+    "backup_cmd",
     "message_cmd",
     "demo_cmd",
     "attachment_cmd",
