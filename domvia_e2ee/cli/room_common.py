@@ -14,7 +14,6 @@ from typing import Any, Final
 
 from .. import storage
 from ..group.keyring import KeyRing
-from ..group.members import MemberProofFile
 from ..group.room import Room, Rotation
 from ..storage import PUBLIC_MODE, RoomState, Staged, StagedDirectory
 from ..wrap import Progress
@@ -154,10 +153,9 @@ def stage_outputs(args: argparse.Namespace, rotation: Rotation) -> list[Staged |
 
 
 def proofs(rotation: Rotation) -> dict[str, bytes]:
-    bundle = rotation.bundle
-    room_id, epoch = bundle.header.room_id, bundle.header.epoch
-    return {member_file_name(m.participant_id, ".proof"):
-            MemberProofFile(room_id, epoch, bundle.proof_for(m.participant_id)).to_bytes() for m in bundle.members}
+    bundle = rotation.bundle  # a user's device's proof carries its user's device list (spec/users.md)
+    return {member_file_name(m.participant_id, ".proof"): bundle.proof_file_for(m.participant_id).to_bytes()
+            for m in bundle.members}
 
 
 def slices(rotation: Rotation) -> dict[str, bytes]:
