@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+import subprocess
+import sys
 
 import pytest
 
-from .helpers import PASS_ENV, Cli
+from .helpers import PASS_ENV, REPO, Cli, base_env
 from .users_world import ALICE_KEY, PHONE, ROOM, UserWorld, new_device, new_user
 
 
@@ -211,3 +214,41 @@ def test_room_add_users_and_remove_users(users: UserWorld) -> None:
     own = cli("room", "remove-users", *PHONE, *ROOM, "alice", expect=1)
     assert "cannot remove its own user" in own.lines[0]
     assert cli("room", "remove-users", *PHONE, *ROOM, "a/b", expect=2).code == 2
+
+
+def readme_users_walkthrough() -> str:
+    text = (REPO / "README.md").read_text()
+    section = text.split("<!-- cli:start -->", 1)[1].split("<!-- cli:end -->", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", section, re.S)[1]
+
+
+def test_the_readme_users_walkthrough_runs(cli: Cli) -> None:
+    script = readme_users_walkthrough()
+    assert "user create" in script and "backup restore" in script
+    wrapper = f"""set -euo pipefail
+domvia-e2ee() {{
+    local extra=()
+    [[ "$1 $2" == "user create" ]] && extra=(--kdf-cost low)
+    "{sys.executable}" -m domvia_e2ee.cli "$@" "${{extra[@]}}"
+}}
+"""
+    env = base_env(ALICE_USER_PASS="alice's user key passphrase", BOB_USER_PASS="bob's user key passphrase")
+    done = subprocess.run(["bash", "-c", wrapper + script], cwd=cli.cwd, env=env, capture_output=True, text=True,
+                          timeout=300, start_new_session=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.rstrip().endswith("see you all on Friday")
+    assert "restored room team: epoch 1, 1 key" in done.stdout
+    assert "room team: epoch 2, members 3 (alice/phone, alice/tablet, bob/phone)" in done.stdout
+
+
+@pytest.mark.parametrize("leaf", [["user", "create"], ["user", "show"], ["devices", "new"], ["devices", "add"],
+                                  ["devices", "remove"], ["devices", "rekey"], ["devices", "show"],
+                                  ["keyring", "pin-user"], ["keyring", "add-devices"], ["room", "add-users"],
+                                  ["room", "remove-users"], ["backup", "create"], ["backup", "up"],
+                                  ["backup", "restore"], ["backup", "share"], ["backup", "accept-share"]])
+def test_every_new_command_takes_json_and_has_no_secret_option(cli: Cli, leaf: list[str]) -> None:
+    text = cli(*leaf, "--help").out
+    assert "--json" in text and "--debug" in text
+    options = set(re.findall(r"--[a-z-]+", text))
+    assert not {"--passphrase", "--recovery-key", "--backup-secret"} & options  # secrets only from fd, env or tty
