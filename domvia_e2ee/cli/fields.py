@@ -50,6 +50,10 @@ WORDS: Final[dict[str, str]] = {
     "file": "file type", "kdf": "key derivation", "kdf.name": "key derivation function",
     "kdf.memory_kib": "Argon2id memory", "kdf.iterations": "Argon2id iterations", "kdf.lanes": "Argon2id lanes",
     "keyring_key": "key ring key", "owner_fingerprint": "owner fingerprint",
+    # users, device lists and key backups (spec/users.md, spec/backup.md)
+    "recovery_key": "recovery key", "user_id": "user id", "user_key": "user key", "device_list": "device list",
+    "device.id": "device id", "revoked.id": "revoked device id", "backup_info": "backup info",
+    "backup_chunk": "key backup chunk", "uploader.id": "uploader id",
 }
 
 

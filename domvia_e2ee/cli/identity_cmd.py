@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,10 @@ from .. import storage
 from ..encoding import check_id, loads_object
 from ..errors import DomviaError, FormatError
 from ..identity import Identity, PublicIdentity
-from ..storage import COST_LEVELS, DEFAULT_COST, MAX_IDENTITY_BYTES, PUBLIC_MODE, FileError, Staged
-from .io import Passphrases, UsageError, add_passphrase_options, emit_ok, note, wants_json
+from ..storage import COST_LEVELS, DEFAULT_COST, MAX_IDENTITY_BYTES, FileError
+from .io import (
+    Passphrases, UsageError, add_passphrase_options, emit_ok, note, refuse_existing, wants_json, write_new_pair,
+)
 from .session import concerning
 
 NEW_EPILOG = f"""\
@@ -54,7 +55,7 @@ def identity_new(args: argparse.Namespace) -> int:
     identity = Identity.generate(participant_id, post_quantum=args.post_quantum)
     cost = COST_LEVELS[args.kdf_cost or DEFAULT_COST]
     data = storage.dump_identity(identity, passphrase=passphrase, cost=cost)
-    _write_new_files(args, data, (identity.public.to_json() + "\n").encode())
+    write_new_pair(args.output, data, args.public_out, (identity.public.to_json() + "\n").encode())
     encrypted = f"encrypted, Argon2id {args.kdf_cost or DEFAULT_COST}" if args.encrypt else "not encrypted"
     if wants_json(args):
         emit_ok({**_describe(identity.public), "file": args.output, "public_file": args.public_out,
@@ -68,10 +69,7 @@ def identity_new(args: argparse.Namespace) -> int:
 def _check_new_arguments(args: argparse.Namespace) -> None:
     if not args.encrypt and (args.passphrase_fd is not None or args.passphrase_env or args.kdf_cost):
         raise UsageError("--passphrase-fd, --passphrase-env and --kdf-cost need --encrypt")
-    for path in (args.output, args.public_out):
-        if path is not None and os.path.lexists(path):
-            raise FileError(path, "already exists; refusing to overwrite it", code="E_IO",
-                            hint="choose another file name, or move the existing file away first")
+    refuse_existing(args.output, args.public_out)
     if args.public_out is not None and Path(args.public_out) == Path(args.output):
         raise UsageError("--public-out must differ from -o")
 
@@ -81,22 +79,6 @@ def _participant_id(value: str) -> str:
         return check_id(value, "--id")
     except DomviaError as error:
         raise UsageError(str(error)) from None
-
-
-def _write_new_files(args: argparse.Namespace, private: bytes, public: bytes) -> None:
-    staged = [Staged(args.output, private, exclusive=True)]
-    try:
-        if args.public_out is not None:
-            staged.append(Staged(args.public_out, public, mode=PUBLIC_MODE, exclusive=True))
-    except BaseException:
-        storage.discard_all(staged)
-        raise
-    storage.commit_all(staged[:1], rest=staged[1:])
-    try:
-        storage.commit_all(staged[1:])
-    except BaseException:
-        Path(args.output).unlink(missing_ok=True)  # created a moment ago, exclusively, by us
-        raise
 
 
 def identity_show(args: argparse.Namespace) -> int:

@@ -30,6 +30,10 @@ Passphrases (never from argv)
     Passphrases(args)                  .existing(path) -> callable for storage.load_identity (asks once,
                                        only if the file is encrypted); .new() for a new file (prompts twice).
                                        Without fd or env it prompts on /dev/tty, or fails with a hint.
+    add_secret_options(parser, NAME, what), Passphrases(args, NAME)
+                                       the same for a second secret (--NAME-fd, --NAME-env, a prompt).
+    write_new_pair(private, data, public, data)  a new private key file (0600) and its public file (0644),
+                                       neither over an existing file; both or neither are left.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-from ..storage import PUBLIC_MODE, FileError, Passphrase, Staged, read_file
+from ..storage import PUBLIC_MODE, FileError, Passphrase, Staged, commit_all, discard_all, read_file
 from .terminal import raw, show, visible, visible_bytes
 
 PROG: Final = "domvia-e2ee"
@@ -147,6 +151,32 @@ def stage_output(path: str, data: bytes, *, private: bool = False) -> Staged | N
     return Staged(path, data, mode=0o600 if private else PUBLIC_MODE)
 
 
+def refuse_existing(*paths: str | None) -> None:
+    """Key files and their public halves are never overwritten: refuse before any work (E_IO)."""
+    for path in paths:
+        if path is not None and os.path.lexists(path):
+            raise FileError(path, "already exists; refusing to overwrite it", code="E_IO",
+                            hint="choose another file name, or move the existing file away first")
+
+
+def write_new_pair(private_path: str, private: bytes, public_path: str | None, public: bytes) -> None:
+    """A new private key file (0600) and its public file (0644), each created exclusively: if the
+    public file cannot be written, the private one (created a moment ago, by us) is removed again."""
+    staged = [Staged(private_path, private, exclusive=True)]
+    try:
+        if public_path is not None:
+            staged.append(Staged(public_path, public, mode=PUBLIC_MODE, exclusive=True))
+    except BaseException:
+        discard_all(staged)
+        raise
+    commit_all(staged[:1], rest=staged[1:])
+    try:
+        commit_all(staged[1:])
+    except BaseException:
+        Path(private_path).unlink(missing_ok=True)
+        raise
+
+
 def write_stdout(data: bytes, *, binary: bool = False) -> None:
     if binary and sys.stdout.isatty():
         raise UsageError("refusing to write binary output to a terminal", hint="pass -o FILE, or redirect stdout")
@@ -177,29 +207,41 @@ def add_passphrase_options(parser: argparse.ArgumentParser) -> None:
                         help="read the passphrase from environment variable NAME")
 
 
-class Passphrases:
-    """Where this invocation's passphrase comes from: a descriptor, a variable, or a prompt."""
+def add_secret_options(parser: argparse.ArgumentParser, name: str, what: str) -> None:
+    """--NAME-fd N and --NAME-env NAME for a second secret (a backup's recovery key or passphrase), read
+    exactly as passphrases are: Passphrases(args, name).existing(path, what)."""
+    group = parser.add_argument_group(f"{what} (never on the command line)")
+    source = group.add_mutually_exclusive_group()
+    source.add_argument(f"--{name}-fd", metavar="N", type=int, help=f"read the {what} from file descriptor N (its first line)")
+    source.add_argument(f"--{name}-env", metavar="NAME", help=f"read the {what} from environment variable NAME")
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.fd: int | None = getattr(args, "passphrase_fd", None)
-        self.env: str | None = getattr(args, "passphrase_env", None)
+
+class Passphrases:
+    """Where this invocation's passphrase (or, with ``name``, another secret given by add_secret_options)
+    comes from: a descriptor, a variable, or a prompt."""
+
+    def __init__(self, args: argparse.Namespace, name: str = "passphrase") -> None:
+        attribute = name.replace("-", "_")
+        self.fd: int | None = getattr(args, f"{attribute}_fd", None)
+        self.env: str | None = getattr(args, f"{attribute}_env", None)
+        self.options = f"--{name}-fd N or --{name}-env NAME"
         self._cached: bytes | None = None
 
-    def existing(self, path: str | Path) -> Passphrase:
+    def existing(self, path: str | Path, what: str = "passphrase") -> Passphrase:
         def ask() -> bytes:
             if self._cached is None:
-                self._cached = self._given() or self._prompt(f"passphrase for {path}: ", path)
+                self._cached = self._given() or self._prompt(f"{what} for {path}: ", path, what)
             return self._cached
         return ask
 
-    def new(self, path: str | Path) -> bytes:
+    def new(self, path: str | Path, what: str = "passphrase") -> bytes:
         passphrase = self._given()
         if passphrase is None:
-            passphrase = self._prompt(f"new passphrase for {path}: ", path)
-            if self._prompt("repeat it: ", path) != passphrase:
-                raise UsageError("the two passphrases differ")
+            passphrase = self._prompt(f"new {what} for {path}: ", path, what)
+            if self._prompt("repeat it: ", path, what) != passphrase:
+                raise UsageError(f"the two {what}s differ")
         if not passphrase:
-            raise UsageError("the passphrase is empty", hint="an empty passphrase protects nothing")
+            raise UsageError(f"the {what} is empty", hint=f"an empty {what} protects nothing")
         return passphrase
 
     def _given(self) -> bytes | None:
@@ -212,13 +254,12 @@ class Passphrases:
             return value.encode("utf-8")
         return None
 
-    @staticmethod
-    def _prompt(prompt: str, path: str | Path) -> bytes:
+    def _prompt(self, prompt: str, path: str | Path, what: str = "passphrase") -> bytes:
         try:
             os.close(os.open("/dev/tty", os.O_RDWR | os.O_CLOEXEC))
         except OSError:
-            raise UsageError(f"{path} needs a passphrase and there is no terminal to ask for it",
-                             hint="pass --passphrase-fd N or --passphrase-env NAME") from None
+            raise UsageError(f"{path} needs a {what} and there is no terminal to ask for it",
+                             hint=f"pass {self.options}") from None
         return getpass.getpass(visible(prompt)).encode("utf-8")  # the prompt names a file: made visible
 
 

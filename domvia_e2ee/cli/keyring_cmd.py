@@ -15,6 +15,7 @@ from ..group.keyring import KeyRing, parse_input
 from ..group.members import MemberProofFile
 from ..identity import PublicIdentity
 from ..storage import FileError
+from . import keyring_users_cmd
 from .io import UsageError, emit_ok, note, plural, wants_json
 from .session import Session, add_identity_options, concerning, keyring_session, read_public
 
@@ -55,6 +56,7 @@ def register(commands: Any) -> None:
     show = sub.add_parser("show", help="list rooms, epochs, admins and known identities (never keys)")
     add_identity_options(show)
     show.set_defaults(handler=keyring_show)
+    keyring_users_cmd.register(sub)
 
 
 def parse_bundle(path: str) -> Parsed:

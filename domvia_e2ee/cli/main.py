@@ -23,8 +23,11 @@ from .io import PROG, UsageError, emit_json, wants_json
 
 COMMAND_MODULES: tuple[str, ...] = (
     "identity_cmd",
+    "user_cmd",
+    "device_cmd",
     "room_cmd",
     "keyring_cmd",
+    "backup_cmd",
     "message_cmd",
     "demo_cmd",
     "attachment_cmd",

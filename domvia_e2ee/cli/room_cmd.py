@@ -20,7 +20,7 @@ from ..hazmat.suites import DEFAULT_SUITE, Suite
 from ..identity import PublicIdentity
 from ..storage import FileError
 from ..wrap import WrapKem
-from . import room_admin_cmd
+from . import room_admin_cmd, room_users_cmd
 from .io import ProgressBar, UsageError, emit_ok, plural, wants_json
 from .room_common import (
     add_outputs, age, change, commit, duration, leaf, members_line, report, report_outputs, stage_outputs, summary,
@@ -35,6 +35,9 @@ def register(commands: Any) -> None:
     create.add_argument("--room", required=True, dest="room_id", help="the room id")
     create.add_argument("--member", metavar="PUBLIC", action="append", default=[],
                         help="a member's public identity file (repeatable)")
+    create.add_argument("--user", metavar="USER", action="append", default=[], dest="users",
+                        help="a member user: every device on its newest device list in your key ring "
+                             "(`keyring add-devices`) is a member (repeatable)")
     create.add_argument("--suite", choices=[s.label for s in Suite], default=DEFAULT_SUITE.label,
                         help="message AEAD (default %(default)s)")
     create.add_argument("--post-quantum", action="store_true", help="wrap keys with X-Wing (ML-KEM-768 + X25519)")
@@ -67,6 +70,7 @@ def register(commands: Any) -> None:
     add_outputs(show, verb="write the current epoch's")
     show.set_defaults(handler=room_show)
     room_admin_cmd.register(sub)
+    room_users_cmd.register(sub)
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -82,8 +86,8 @@ def room_create(args: argparse.Namespace) -> int:
     with locked(args.state), keyring_session(args, create=True, owner=owner) as session:
         _check_creatable(args, session)
         with ProgressBar("wrapping room keys") as progress, concerning(args.state):
-            room, rotation = Room.create(session.ring, args.room_id, members, suite=suite, kem=kem, policy=policy,
-                                         admins=args.admin, progress=progress)
+            room, rotation = Room.create(session.ring, args.room_id, members, users=args.users, suite=suite, kem=kem,
+                                         policy=policy, admins=args.admin, progress=progress)
         commit(args, session, room, rotation, before=None)
     report(args, room, rotation, {"created": True})
     return 0

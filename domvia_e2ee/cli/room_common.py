@@ -14,7 +14,6 @@ from typing import Any, Final
 
 from .. import storage
 from ..group.keyring import KeyRing
-from ..group.members import MemberProofFile
 from ..group.room import Room, Rotation
 from ..storage import PUBLIC_MODE, RoomState, Staged, StagedDirectory
 from ..wrap import Progress
@@ -154,10 +153,9 @@ def stage_outputs(args: argparse.Namespace, rotation: Rotation) -> list[Staged |
 
 
 def proofs(rotation: Rotation) -> dict[str, bytes]:
-    bundle = rotation.bundle
-    room_id, epoch = bundle.header.room_id, bundle.header.epoch
-    return {member_file_name(m.participant_id, ".proof"):
-            MemberProofFile(room_id, epoch, bundle.proof_for(m.participant_id)).to_bytes() for m in bundle.members}
+    bundle = rotation.bundle  # a user's device's proof carries its user's device list (spec/users.md)
+    return {member_file_name(m.participant_id, ".proof"): bundle.proof_file_for(m.participant_id).to_bytes()
+            for m in bundle.members}
 
 
 def slices(rotation: Rotation) -> dict[str, bytes]:
@@ -202,7 +200,7 @@ def members_line(room: Room, limit: int = 20) -> str:
 
 def summary(room: Room) -> dict[str, Any]:
     record = room.keyring.record(room.room_id, room.epoch)
-    return {"room": room.room_id, "epoch": room.epoch, "members": sorted(room.members),
+    return {"room": room.room_id, "epoch": room.epoch, "members": sorted(room.members), "users": sorted(room.users),
             "suite": room.suite.label, "kem": room.kem.name,
             "admins": list(room.admins),
             "policy": {"max_messages": room.policy.max_messages, "max_age_seconds": room.policy.max_age_seconds,

@@ -19,7 +19,7 @@ Every failure is a `FileError` naming the file; its `code` is the underlying err
 
 Modules: errors (FileError), atomic (Staged, write_atomic), reading (read_file), locks (locked),
 json_file (the header every file shares), envelope (the passphrase envelope), identity_file,
-keyring_file, room_file, rotation (commit_rotation, commit_keyring).
+keyring_file, room_file, rotation (commit_rotation, commit_keyring), user_file (the private user key).
 """
 
 from __future__ import annotations
@@ -38,14 +38,16 @@ from .reading import check_private, read_file
 from .room_file import (NOTHING_COMMITTED, ROOM_STATE_FILE, RoomState, dump_room_state, is_interrupted_creation,
                         load_room_state)
 from .rotation import commit_keyring, commit_rotation
+from .user_file import MAX_USER_KEY_BYTES, USER_KEY_FILE, StoredUserKey, dump_user_key, load_user_key
 
 __all__ = [
     "COST_LEVELS", "DEFAULT_COST", "FILE_VERSION", "IDENTITY_FILE", "KDF_NAME", "KEYRING_FILE", "KEY_SIZE",
-    "MAX_IDENTITY_BYTES", "MAX_ITERATIONS", "MAX_LANES", "MAX_MEMORY_KIB", "MAX_STATE_BYTES", "MIN_COST",
+    "MAX_IDENTITY_BYTES", "MAX_ITERATIONS", "MAX_LANES", "MAX_MEMORY_KIB", "MAX_STATE_BYTES", "MAX_USER_KEY_BYTES",
+    "MIN_COST",
     "NONCE_SIZE", "NOTHING_COMMITTED", "PARALLEL_WRITES", "PRIVATE_MODE", "PUBLIC_MODE", "ROOM_STATE_FILE",
     "SALT_SIZE", "WRITERS", "FileError", "KdfCost", "OutputError", "Passphrase", "RoomState", "Staged",
-    "StagedDirectory", "StoredIdentity", "check_private", "commit_all", "commit_keyring", "commit_rotation",
-    "discard_all", "dump_identity", "fsync_directory", "dump_keyring", "dump_room_state", "is_interrupted_creation", "load_identity",
-    "load_keyring", "load_or_new_keyring", "load_room_state", "locked", "read_file", "stage_keyring",
+    "StagedDirectory", "StoredIdentity", "StoredUserKey", "USER_KEY_FILE", "check_private", "commit_all", "commit_keyring", "commit_rotation",
+    "discard_all", "dump_identity", "fsync_directory", "dump_keyring", "dump_room_state", "dump_user_key", "is_interrupted_creation", "load_identity",
+    "load_keyring", "load_or_new_keyring", "load_room_state", "load_user_key", "locked", "read_file", "stage_keyring",
     "write_atomic",
 ]

@@ -71,7 +71,13 @@ def _passphrase_key(passphrase: bytes, salt: bytes, cost: KdfCost) -> AeadKey:
 
 
 def _identity_aad(cost: KdfCost, salt: bytes) -> bytes:
-    return (Writer(labels.KEYFILE_AAD).u8(FILE_VERSION).str8("identity").str8(KDF_NAME).u32(cost.memory_kib)
+    return _passphrase_aad("identity", cost, salt)
+
+
+def _passphrase_aad(kind: str, cost: KdfCost, salt: bytes) -> bytes:
+    """AAD of a passphrase-encrypted file of this kind ("identity", "user-key"): the kind and every KDF
+    parameter are bound, so a file of one kind never opens as another and no parameter can be changed."""
+    return (Writer(labels.KEYFILE_AAD).u8(FILE_VERSION).str8(kind).str8(KDF_NAME).u32(cost.memory_kib)
             .u32(cost.iterations).u32(cost.lanes).bytes16(salt).getvalue())
 
 
