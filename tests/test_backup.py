@@ -225,3 +225,12 @@ def test_every_single_character_typo_is_caught() -> None:
         for other in alphabet.replace(char, ""):
             with pytest.raises(FormatError):
                 BackupSecret.from_recovery_key(text[:at] + other + text[at + 1:])
+
+
+def test_a_restored_key_ring_survives_its_file(world) -> None:  # type: ignore[no-untyped-def]
+    """Found by the CLI tests: restored epochs name their rotators' device lists, which the ring must hold."""
+    tablet = _ring(TABLET, world["lists"][1])  # holds alice's list only: bob's comes with the restored epochs
+    restore(tablet, world["chunks"], world["info"], recovery_key=world["secret"].recovery_key())
+    assert tablet.epochs(ROOM) == [1, 2, 3, 4, 5]
+    again = keyring_from_plaintext(keyring_to_plaintext(tablet), TABLET)
+    assert again.epochs(ROOM) == tablet.epochs(ROOM)

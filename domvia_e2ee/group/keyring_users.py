@@ -80,6 +80,9 @@ class UsersAndBackup:
         held epoch restored with another header."""
         merged = merge_restored(self._held(room_id), records)
         accepted = self._commit(room_id, merged, "backup")
+        # The restored epochs name their rotators' device lists: hold them, as accept() does, or the key
+        # ring's export would name lists it does not hold and no longer load.
+        self.users.keep(d for record in merged for d in record.rotator_lists)
         self._restored.add(room_id)
         self._backed_up.update((room_id, r.epoch, r.key is not None) for r in records)
         return accepted

@@ -99,9 +99,6 @@ def _restore(ring: KeyRing, entries: list[BackupEntry], report: RestoreReport) -
     for room_id in list(report.rooms):
         try:
             ring.accept_restored(room_id, report.rooms[room_id])
-            # The restored epochs name their rotators' device lists: hold them, as accept() does, or the
-            # key ring's export names lists it does not hold and no longer loads.
-            ring.users.keep(d for record in report.rooms[room_id] for d in record.rotator_lists)
         except DomviaError as error:
             report.refused_rooms[room_id] = error.code
             del report.rooms[room_id]

@@ -154,7 +154,7 @@ def test_demo_shape(cli: Cli) -> None:
     assert "hi all, the launch is on Friday" not in "".join(
         line.split("|")[0] for line in text.splitlines())  # the relay column never holds plaintext
     demo = cli("demo", "--json").json()
-    assert demo["ok"] is True and len(demo["steps"]) == 9
+    assert demo["ok"] is True and len(demo["steps"]) == 13
 
 
 def test_entry_point_module(cli: Cli) -> None:
