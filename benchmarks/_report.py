@@ -20,6 +20,10 @@ SECTIONS = {
     "messages-64k": "Chat message, 64 KiB (the largest; bigger payloads are attachments, benchmarked separately)",
     "rotation": "Rotation: a fresh room key to N members (total and per member)",
     "join": "Join: one member verifies and unwraps its key",
+    "restore": "Restore and history: a new device restores 10,000 epoch keys and re-reads 10,000 messages, beside "
+               "Megolm (wall time, 2 threads; ratio: to the Megolm case named in the floor column)",
+    "device-add": "Adding a device to a 1,000-user room: one member's cost beside an ordinary rotation (CPU time; "
+                  "ratio: to the ordinary rotation)",
     "primitives": "Other floors",
     "other": "Other benchmarks in benchmarks/",
 }
@@ -193,6 +197,25 @@ def _slice_size(r: Results) -> tuple[str, bool | None]:
     return ("not measured", None) if size is None else (f"{size:,} B (limit 2,048 B)", size <= 2048)
 
 
+def _sum_faster(ours: list[str], theirs: list[str]) -> Check:
+    def check(r: Results) -> tuple[str, bool | None]:
+        mine, other = [r.median(k) for k in ours], [r.median(k) for k in theirs]
+        if None in mine or None in other:
+            return "not measured", None
+        a, b = sum(m for m in mine if m is not None), sum(m for m in other if m is not None)
+        return f"{fmt_time(a)} vs {fmt_time(b)} = {a / b:.2f}x", a <= b
+    return check
+
+
+def _no_larger(key: str, other: str) -> Check:
+    def check(r: Results) -> tuple[str, bool | None]:
+        a, b = (r.rows[k].info.get("bytes") if k in r.rows else None for k in (key, other))
+        return ("not measured", None) if a is None or b is None else (f"{a:,} B vs {b:,} B", a <= b)
+    return check
+
+
+RESTORE = ["domvia.restore.10000", "domvia.history.10000"]
+DEVICE_ADD = "domvia.member-{}.{}.1000"
 ED = ["floor.ed25519.openssl.200", "floor.ed25519.libsodium.200"]
 TARGETS: list[tuple[str, Check]] = [
     ("unsigned binary seal+open 200 B <= 1.5x raw AES-GCM", _ratio_target(
@@ -210,6 +233,16 @@ TARGETS: list[tuple[str, Check]] = [
     ("slice at N=10,000 <= 2 KiB", _slice_size),
     ("new sender for a slice holder at N=10,000 <= 0.3 ms", _absolute("domvia.join.sender.10000", 0.3e-3)),
     ("member proof at N=10,000 <= 2 KiB", _proof_size),
+    ("restore + history of 10,000 epochs ahead of Megolm import + decrypt", _sum_faster(
+        RESTORE, ["peer.megolm-import.10000", "peer.megolm-decrypt.10000"])),
+    ("restore + history of 10,000 epochs ahead of Megolm key backup restore + decrypt", _sum_faster(
+        RESTORE, ["peer.megolm-backup.10000", "peer.megolm-decrypt.10000"])),
+    ("device add, 1,000 users: member's slice no larger than for an ordinary rotation", _no_larger(
+        DEVICE_ADD.format("slice", "device-add"), DEVICE_ADD.format("slice", "ordinary"))),
+    ("device add, 1,000 users: member's slice accept <= 1.1x an ordinary rotation's", _faster(
+        DEVICE_ADD.format("slice", "device-add"), DEVICE_ADD.format("slice", "ordinary"), 1.1)),
+    ("device add, 1,000 users: member's bundle accept <= 1.1x an ordinary rotation's", _faster(
+        DEVICE_ADD.format("bundle", "device-add"), DEVICE_ADD.format("bundle", "ordinary"), 1.1)),
 ]
 
 
@@ -272,7 +305,7 @@ def render(results: Results) -> str:
         "Where the time goes when a target is missed (profiles, and the cost of each step from "
         "`python -m benchmarks.breakdown`) are in `benchmarks/PROFILE.md`.",
     ]
-    for section in ("messages-200", "messages-64k", "rotation", "join", "primitives", "other"):
+    for section in ("messages-200", "messages-64k", "rotation", "join", "restore", "device-add", "primitives", "other"):
         body = (_messages(results, section) if section.startswith("messages")
                 else _per_member(results, section))
         if len(body) > 2:

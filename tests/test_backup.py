@@ -14,11 +14,14 @@ from domvia_e2ee import (
     WithheldError, keyring_from_plaintext, keyring_to_plaintext, next_device_list, sign_device_list,
 )
 from domvia_e2ee.errors import PolicyError, UnauthorizedError
+from domvia_e2ee.group.bundle import Announcement
+from domvia_e2ee.users import restore_checks
 from domvia_e2ee.users.backup import accept_sibling_share, back_up, restore, share_with_sibling
 from domvia_e2ee.users.backup_chunk import seal_chunk
 from domvia_e2ee.users.backup_entries import BackupEntry
 from domvia_e2ee.users.backup_info import BackupInfo, create_backup_info
 from domvia_e2ee.users.recovery import Argon2Cost, BackupSecret
+from domvia_e2ee.users.restore import RestoreReport, verify_entries
 
 ROOM = "room-b"
 
@@ -234,3 +237,37 @@ def test_a_restored_key_ring_survives_its_file(world) -> None:  # type: ignore[n
     assert tablet.epochs(ROOM) == [1, 2, 3, 4, 5]
     again = keyring_from_plaintext(keyring_to_plaintext(tablet), TABLET)
     assert again.epochs(ROOM) == tablet.epochs(ROOM)
+
+
+def _bad_signature(entry: BackupEntry) -> BackupEntry:
+    announcement = Announcement.from_bytes(entry.data)
+    signature = bytes([announcement.signed.signature[0] ^ 1]) + announcement.signed.signature[1:]
+    signed = dataclasses.replace(announcement.signed, signature=signature)
+    return dataclasses.replace(entry, data=dataclasses.replace(announcement, signed=signed).to_bytes())
+
+
+@pytest.mark.parametrize(("defects", "code"), [
+    ({}, None), ({1: "signature", 3: "epoch"}, "E_AUTH"), ({1: "epoch", 3: "signature"}, "E_FORMAT"),
+    ({2: "key", 3: "signature"}, "E_AUTH"), ({0: "signature"}, "E_AUTH"), ({3: "signature", 4: "epoch"}, "E_AUTH")])
+def test_the_parallel_entry_checks_refuse_with_the_one_by_one_code(world, monkeypatch, defects, code) -> None:  # type: ignore[no-untyped-def]
+    """restore_checks.py checks entries up front on two threads; the first defect in chain order still decides."""
+    phone = world["phone"]
+    entries = [BackupEntry.of(ROOM, phone.record(ROOM, e)) for e in phone.epochs(ROOM)]
+    for index, defect in defects.items():
+        if defect == "signature":
+            entries[index] = _bad_signature(entries[index])
+        elif defect == "epoch":
+            entries[index] = dataclasses.replace(entries[index], data=entries[index - 1].data)
+        else:
+            entries[index] = dataclasses.replace(entries[index], secret=bytes(32))
+    users = world["tablet"].users.state()
+    outcomes = []
+    for threshold in (2, 1 << 30):
+        monkeypatch.setattr(restore_checks, "PARALLEL_THRESHOLD", threshold)
+        report = RestoreReport()
+        verify_entries(entries, users, report)
+        outcomes.append((report.refused_rooms, {r: [(x.header_bytes, x.key and bytes(x.key), x.source) for x in records]
+                                                for r, records in report.rooms.items()}))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == ({} if code is None else {ROOM: code})
+    assert bool(outcomes[0][1]) == (code is None)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import labels, sealing
 from ..errors import (
-    ForkError, FormatError, NotMemberError, PolicyError, UnknownKeyError, UsageError,
+    DomviaError, ForkError, FormatError, NotMemberError, PolicyError, UnknownKeyError, UsageError,
 )
 from ..identity import Identity, PublicIdentity
 from ..message import DEFAULT_CONTENT_TYPE, SealedMessage
@@ -25,7 +25,7 @@ from .members import MemberProofFile, RosterEntry
 from .keyring_users import UsersAndBackup
 from .user_directory import UserDirectory
 from .replay import DEFAULT_CAPACITY, DEFAULT_LIVE_EPOCHS, ReplayState
-from . import opening
+from . import batch_open, opening
 from .verify import accept_delivery, accept_member_proof
 
 Input = bytes | Bundle | Slice | Announcement | HistoryBundle | MemberProofFile
@@ -256,6 +256,13 @@ class KeyRing(UsersAndBackup):
             self._replay.record_open(sealed.room_id, sealed.epoch, latest, sealed.sender_id, sealed.message_id)
         record.messages += 1
         return opened
+
+    def open_history(self, messages: Iterable[SealedMessage | bytes | str]) -> list[OpenedMessage | DomviaError]:
+        """Re-reads stored messages (spec/keyring.md, "Opening a history"): one result per message, in order,
+        each the OpenedMessage that ``open(m, check_replay=False)`` returns or the DomviaError it raises (a
+        failing message does not stop the others). Signatures are verified on two threads."""
+        return batch_open.open_history(batch_open.Ring(self._held, self._owner.participant_id, self._restored,
+                                                       self._validate, self._keep, self.allow_unsigned), messages)
 
     def _validate(self, entry: RosterEntry) -> PublicIdentity:
         """A roster member as a signer (messages, fork evidence): only its Ed25519 key is checked."""

@@ -7,6 +7,7 @@ pure function of the structure, the pinned user keys and the lists already held.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,11 +47,17 @@ def read_lists(r: Reader, limit: int) -> Lists:
     count = r.u32("lists.count")
     if count > limit:
         raise FormatError("lists.count", f"at most {limit} device lists here")
-    lists = tuple(DeviceList.from_bytes(r.bytes16("lists.list")) for _ in range(count))
+    lists = tuple(_parse_list(r.bytes16("lists.list")) for _ in range(count))
     for before, after in itertools.pairwise(lists):
         if before.user_id.encode() >= after.user_id.encode():
             raise FormatError("lists", "must be sorted by user id, one list per user")
     return lists
+
+
+# The same list travels in every announcement, slice and backup entry its user's devices appear in: a
+# restore of 10,000 epochs parsed the rotator's list 10,000 times. A DeviceList is immutable and is a
+# function of its bytes, so one parsed object serves every copy (a malformed one raises, and is not kept).
+_parse_list = functools.lru_cache(maxsize=1024)(DeviceList.from_bytes)
 
 
 def lists_for(entries: Iterable[RosterEntry], known: Mapping[bytes, DeviceList]) -> Lists:

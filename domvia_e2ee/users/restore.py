@@ -14,18 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import AuthenticationError, DomviaError, FormatError, UnauthorizedError
-from ..group.bundle import Announcement
 from ..group.epoch import EpochRecord
-from ..group.header import EpochHeader
 from ..group.lists import UserState
+from ..group.verify import authorise_extend, check_downgrade
 from ..identity import Identity
-from ..group.verify import (
-    authorise_extend, check_downgrade, check_item_lists, check_signature, check_tree, rotator_of,
-)
 from ..keys import RoomKey
 from .backup_chunk import BackupChunk, open_chunk
 from .backup_entries import SIGNED, BackupEntry
 from .device_list import DeviceList
+from .restore_checks import Checked, check_all
 
 
 @dataclass
@@ -81,7 +78,8 @@ def _name(data: bytes) -> str:
 
 
 def verify_entries(entries: Iterable[BackupEntry], users: UserState, report: RestoreReport) -> None:
-    """Groups entries by room, merges duplicates and verifies each room's chain (verify_room)."""
+    """Groups entries by room, merges duplicates and verifies each room's chain (verify_room). The entries'
+    own checks run first, for every room at once and on two threads (restore_checks.py)."""
     rooms: dict[str, dict[int, BackupEntry]] = {}
     for entry in entries:
         held = rooms.setdefault(entry.room_id, {})
@@ -94,11 +92,13 @@ def verify_entries(entries: Iterable[BackupEntry], users: UserState, report: Res
             signed = other if other.kind == SIGNED else entry
             held[entry.epoch] = dataclasses.replace(signed, secret=other.secret if other.secret is not None
                                                     else entry.secret)
-    for room_id, by_epoch in sorted(rooms.items()):
-        if room_id in report.refused_rooms:
-            continue
+    runs = {room_id: _newest_run([by_epoch[e] for e in sorted(by_epoch)])
+            for room_id, by_epoch in sorted(rooms.items()) if room_id not in report.refused_rooms}
+    checked = iter(check_all([entry for run in runs.values() for entry in run], users))
+    for room_id, run in runs.items():
+        room = [next(checked) for _ in run]
         try:
-            report.rooms[room_id] = verify_room([by_epoch[e] for e in sorted(by_epoch)], users)
+            report.rooms[room_id] = _verify_run(room, users)
         except DomviaError as error:
             report.refused_rooms[room_id] = error.code
 
@@ -115,13 +115,17 @@ def verify_room(entries: list[BackupEntry], users: UserState) -> list[EpochRecor
     announcement on top of the one before (the first as a join on its own admin set), bare headers
     vouched for by the next epoch's hash, and every key against its header's key id. Raises E_FORMAT,
     E_AUTH, E_UNAUTHORIZED, E_DOWNGRADE or E_BAD_KEY."""
-    run = _newest_run(entries)
-    if run[-1].kind != SIGNED:
+    return _verify_run(check_all(_newest_run(entries), users), users)
+
+
+def _verify_run(run: list[Checked], users: UserState) -> list[EpochRecord]:
+    """The chain walk over a run whose entries were checked one by one (check_all): each entry's error is
+    raised where the walk reaches it, in the order of spec/backup.md step 6."""
+    if run[-1].entry.kind != SIGNED:
         raise AuthenticationError()  # nothing vouches for a bare header at the end of the chain
     records: list[EpochRecord] = []
-    for entry in run:
-        record = _record(entry, records[-1] if records else None, users)
-        records.append(record)
+    for checked in run:
+        records.append(_record(checked, records[-1] if records else None))
     return records
 
 
@@ -132,8 +136,11 @@ def _newest_run(entries: list[BackupEntry]) -> list[BackupEntry]:
     return entries[start:]
 
 
-def _record(entry: BackupEntry, previous: EpochRecord | None, users: UserState) -> EpochRecord:
-    header = entry.header()
+def _record(checked: Checked, previous: EpochRecord | None) -> EpochRecord:
+    entry, header = checked.entry, checked.header
+    if checked.parse_error is not None:
+        raise checked.parse_error
+    assert header is not None
     if header.room_id != entry.room_id or header.epoch != entry.epoch:
         raise FormatError("entry", "its header is of another room or epoch")
     if previous is not None and not hmac.compare_digest(header.previous, previous.header.epoch_hash()):
@@ -144,16 +151,10 @@ def _record(entry: BackupEntry, previous: EpochRecord | None, users: UserState) 
         raise AuthenticationError()
     if entry.kind != SIGNED:
         return EpochRecord(header, header.to_bytes(), None, None, None, key, {}, False, "history")
-    announcement = Announcement.from_bytes(entry.data)
-    return _signed_record(announcement, header, key, previous, users)
-
-
-def _signed_record(announcement: Announcement, header: EpochHeader, key: RoomKey | None,
-                   previous: EpochRecord | None, users: UserState) -> EpochRecord:
-    rotator, proof = rotator_of(announcement)
-    check_signature(announcement.signed, rotator)
-    check_tree(announcement)
-    check_item_lists(announcement, users)
+    if checked.error is not None:
+        raise checked.error
+    announcement, rotator, proof = checked.announcement, checked.rotator, checked.proof
+    assert announcement is not None and rotator is not None and proof is not None
     if previous is None:
         if not header.is_admin(rotator.participant_id, rotator.fingerprint):
             raise UnauthorizedError(f"{rotator.participant_id!r} is not in the first restored epoch's admin set")
