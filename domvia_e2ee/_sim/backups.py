@@ -62,7 +62,7 @@ def stored_chunks(world: World, user_id: str) -> list[bytes]:
 def restore_device(world: World, client: Client) -> None:
     """Restores the user's backup (the server may withhold and inject chunks) and reads the history it brings."""
     client.restore_wanted = False
-    if client.user is None or not client.restores:
+    if client.user is None or not client.restores or client.lost:  # a thief does not know the recovery key
         return
     user = world.users[client.user]
     stored = world.store.backup_chunks(user.user_id, INFO_DEVICE, limit=10_000)

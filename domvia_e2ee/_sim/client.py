@@ -45,7 +45,8 @@ class Server(Protocol):
 
     def request_sync(self, client: Client) -> None: ...
     def request_proofs(self, client: Client, room_id: str, sender: str, epochs: tuple[int, ...]) -> None: ...
-    def request_announcements(self, client: Client, room_id: str, first: int, last: int) -> None: ...
+    def request_epochs(self, client: Client, room_id: str, first: int, last: int, *,
+                       announcement: bool = False) -> None: ...
 
 
 Observer = Callable[["Client", Delivery, "DomviaError | None", "OpenedMessage | None"], None]
@@ -77,6 +78,7 @@ class Client:
     lost: bool = False                  # removed from its user's list (a thief may still hold it)
     needs_history: bool = False         # added after its user joined rooms, new keys, or forgot keys
     restore_wanted: bool = False
+    restore_tick: int = -1_000_000      # the tick of its last restore
     lists_wanted: bool = False
     cursor: str | None = None
     sync_wanted: bool = False
@@ -142,7 +144,7 @@ class Client:
         if code == "E_NOT_RECIPIENT" and delivery.tag == "honest" and self.retries and held is not None \
                 and delivery.epoch > held:
             # A slice of this device id's older keys (the store syncs by id): the chain needs the announcement.
-            server.request_announcements(self, delivery.room_id, delivery.epoch, delivery.epoch)
+            server.request_epochs(self, delivery.room_id, delivery.epoch, delivery.epoch, announcement=True)
         if error is None or code not in RETRY or not self.retries or not live:
             return code
         if fetch:
@@ -158,7 +160,7 @@ class Client:
             self.sync_wanted = True          # E_GAP (or a proof for an epoch not held): sync what is missing
             if error.code == "E_GAP" and latest is not None and delivery.epoch > latest + 1:
                 # A chain restored from the backup ends before the first epoch the store serves this device.
-                server.request_announcements(self, delivery.room_id, latest + 1, delivery.epoch - 1)
+                server.request_epochs(self, delivery.room_id, latest + 1, delivery.epoch - 1)
             return
         if error.code == "E_UNKNOWN_KEY" and latest is not None and delivery.epoch <= latest:
             return  # a participant that is no user's device, older than its first epoch: nothing brings it

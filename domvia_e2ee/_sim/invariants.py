@@ -61,9 +61,11 @@ class Checker:
             self._forged(client, delivery, code, opened)
         elif delivery.kind == "message":
             self._message(client, delivery, code, opened)
-        elif code == "E_NOT_RECIPIENT" and delivery.kind == "slice":
-            if self.ledger.is_member(delivery.room_id, delivery.epoch, client.device):
-                self.fail(client, delivery, "its own slice was not for it")  # a slice of its id's older keys is
+        elif code == "E_NOT_RECIPIENT" and delivery.kind in ("slice", "announcement"):
+            # A slice of its id's older keys, or an epoch its id's older keys fetched, arriving after a re-key.
+            if self.ledger.is_member(delivery.room_id, delivery.epoch, client.device) or (
+                    delivery.kind == "announcement" and client.ring.latest_epoch(delivery.room_id) is not None):
+                self.fail(client, delivery, f"a genuine {delivery.kind} failed with {code}")
         elif code is not None and code not in EPOCH_ITEM_CODES:
             self.fail(client, delivery, f"a genuine {delivery.kind} failed with {code}")
 

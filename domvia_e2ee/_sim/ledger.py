@@ -26,8 +26,10 @@ FORGED: Final[dict[str, frozenset[str]]] = {
     "other-slice": frozenset({"E_NOT_RECIPIENT", "E_STALE", "E_GAP"}),         # another member's slice
     "tampered": frozenset({"E_AUTH", "E_UNKNOWN_KEY", "E_NOT_MEMBER", "E_UNKNOWN_SENDER", "E_DEVICE_TOO_NEW",
                            "E_WITHHELD"}),
+    # ... or one a device signs under a key restored from its user's backup, its id then on the roster with
+    # older keys (E_AUTH: the roster's key does not verify it).
     "removed-sender": frozenset({"E_UNAUTHORIZED", "E_UNKNOWN_SENDER", "E_STALE", "E_NOT_MEMBER",
-                                 "E_UNKNOWN_KEY", "E_REPLAY", "E_DEVICE_TOO_NEW", "E_WITHHELD"}),
+                                 "E_UNKNOWN_KEY", "E_REPLAY", "E_DEVICE_TOO_NEW", "E_WITHHELD", "E_AUTH"}),
 }
 # The cause (domvia_e2ee.unreadable) each failure of a message must be reported with.
 CAUSES: Final = {"E_UNKNOWN_KEY": "no-key-yet", "E_GAP": "no-key-yet", "E_UNKNOWN_SENDER": "unknown-sender",

@@ -27,6 +27,7 @@ from .ledger import Device, InvariantError, Ledger, Message, RoomTruth
 from .relay import Relay
 
 SYNC_TIMEOUT = 24          # ticks after which an unanswered sync is taken as lost and asked again
+RESTORE_EVERY = 100       # ticks between two restores of a device while the chaos goes on (each reads every chunk)
 QUIESCE_TICKS = 20_000     # a bound on each healing phase: not healed by then is a failure
 # Cumulative event probabilities: send, change a room, go offline, inject, back up, add / lose / re-key a
 # device, retention; the rest asks a device to sync.
@@ -149,12 +150,15 @@ class World:
                 Delivery("honest", "no_proof", room_id, 0, epoch, sender.encode())
             self.relay.send(self.tick, client.name, answer)
 
-    def request_announcements(self, client: Client, room_id: str, first: int, last: int) -> None:
-        """Answers a fetch of a room's announcements (the chain without keys) through the relay."""
+    def request_epochs(self, client: Client, room_id: str, first: int, last: int, *, announcement: bool = False) -> None:
+        """Answers a fetch of epochs through the relay: the device id's slice of each, else (or when asked: the
+        slice is of the id's older keys) the announcement."""
         for epoch in range(first, last + 1):
-            data = self.store.announcement(room_id, epoch)
+            piece = None if announcement else self.store.slice_for(room_id, epoch, client.name)
+            data = piece if piece is not None else self.store.announcement(room_id, epoch)
             if data is not None:
-                self.relay.send(self.tick, client.name, Delivery("honest", "announcement", room_id, 0, epoch, data))
+                kind = "slice" if piece is not None else "announcement"
+                self.relay.send(self.tick, client.name, Delivery("honest", kind, room_id, 0, epoch, data))
 
     # -- events -----------------------------------------------------------------------------
 
@@ -263,7 +267,8 @@ class World:
         for client in self._online():
             if client.lists_wanted and client.fetches_lists:
                 users.fetch_lists(self, client)
-            if client.restore_wanted and (self.adversary is None or self.rng.random() < 0.1):
+            if client.restore_wanted and (self.adversary is None or self.tick - client.restore_tick >= RESTORE_EVERY):
+                client.restore_tick = self.tick
                 backups.restore_device(self, client)
             client.retry_parked(self)
             stale = client.sync_in_flight >= 0 and self.tick - client.sync_in_flight > SYNC_TIMEOUT
