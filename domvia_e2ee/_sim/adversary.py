@@ -42,8 +42,10 @@ class Adversary:
     tamper_rate: float = 0.2
     seen: dict[str, list[SyncItem]] = field(default_factory=dict)   # per client, items served before
 
-    def alter(self, client: str, batch: SyncBatch) -> SyncBatch:
-        """Withholds an epoch or proof, moves an epoch to the end, or replays an old item."""
+    def alter(self, client: str, batch: SyncBatch, held: Sequence[str] = ()) -> SyncBatch:
+        """Withholds an epoch or proof, moves an epoch to the end, or replays an old item. It does not withhold
+        nor move the epochs of a room the device holds nothing of (``held``: the rooms it holds): the device
+        would join on a later epoch, and nothing in the protocol brings it the earlier ones afterwards."""
         items = list(batch.items)
         past = self.seen.setdefault(client, [])
         past.extend(items)
@@ -51,7 +53,7 @@ class Adversary:
         if not items or self.rng.random() >= self.tamper_rate:
             return batch
         choice = self.rng.randrange(3)
-        keyed = [i for i, item in enumerate(items) if item.kind in EPOCH_KINDS]
+        keyed = [i for i, item in enumerate(items) if item.kind in EPOCH_KINDS and item.room_id in held]
         if choice == 0 and keyed:
             del items[self.rng.choice(keyed)]
         elif choice == 1 and keyed:

@@ -45,6 +45,7 @@ class Server(Protocol):
 
     def request_sync(self, client: Client) -> None: ...
     def request_proofs(self, client: Client, room_id: str, sender: str, epochs: tuple[int, ...]) -> None: ...
+    def dropped(self, client: Client, delivery: Delivery) -> None: ...
     def request_epochs(self, client: Client, room_id: str, first: int, last: int, *,
                        announcement: bool = False) -> None: ...
 
@@ -87,6 +88,7 @@ class Client:
     rooms: dict[str, Room] = field(default_factory=dict)
     restored: set[str] = field(default_factory=set)   # rooms a restore or a sibling's share brought history of
     parked: list[Parked] = field(default_factory=list)
+    shelved: list[Delivery] = field(default_factory=list)  # given up for now: tried again after a restore or sync-all
 
     @property
     def name(self) -> str:
@@ -111,7 +113,7 @@ class Client:
             self.lists_wanted = True
             return
         if delivery.kind == "no_proof":
-            self._drop_parked(delivery.room_id, delivery.data.decode(), delivery.epoch)
+            self._drop_parked(delivery.room_id, delivery.data.decode(), delivery.epoch, server)
             return
         self.attempt(delivery, server)
         self.retry_due = self.retry_due or delivery.kind == "member_proof"
@@ -175,13 +177,22 @@ class Client:
         else:
             self.sync_wanted = True
 
-    def _drop_parked(self, room_id: str, sender: str, epoch: int) -> None:
+    def unshelve(self) -> None:
+        """What was given up is parked again (after a restore, or when the device catches up on everything)."""
+        self.parked.extend(Parked(d) for d in self.shelved if not any(p.delivery == d for p in self.parked))
+        self.shelved, self.retry_due = [], True
+
+    def _drop_parked(self, room_id: str, sender: str, epoch: int, server: Server) -> None:
         """The store says ``sender`` is no member of ``epoch``: its parked messages waiting for that proof
         (the client's newest epoch is that one) will never open live; the spec refuses them."""
         if self.ring.latest_epoch(room_id) != epoch:
             return
-        self.parked = [p for p in self.parked if p.delivery.room_id != room_id
-                       or SealedMessage.parse(p.delivery.data).sender_id != sender]
+        keep = [p.delivery.room_id != room_id or SealedMessage.parse(p.delivery.data).sender_id != sender
+                for p in self.parked]
+        for parked, kept in zip(self.parked, keep, strict=True):
+            if not kept:
+                server.dropped(self, parked.delivery)
+        self.parked = [p for p, kept in zip(self.parked, keep, strict=True) if kept]
 
     def retry_parked(self, server: Server) -> None:
         """Tries every parked message again (once per tick, when something arrived); keeps those still failing
@@ -195,6 +206,8 @@ class Client:
             code = self.attempt(parked.delivery, server, fetch=parked.attempts % 4 == 0)
             if code not in RETRY or parked.attempts >= MAX_ATTEMPTS:
                 self.parked = [p for p in self.parked if p.delivery != parked.delivery]
+                if code in RETRY and parked.delivery not in self.shelved:
+                    self.shelved.append(parked.delivery)
             for again in self.parked:
                 if again.delivery == parked.delivery:
                     again.attempts = parked.attempts

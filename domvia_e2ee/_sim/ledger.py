@@ -82,7 +82,7 @@ class Ledger:
     read: set[tuple[Device, str, int]] = field(default_factory=set)          # (device, room, seq)
     lists: dict[bytes, tuple[str, int]] = field(default_factory=dict)       # genuine list digest -> (user, version)
     handed: dict[str, set[tuple[str, int]]] = field(default_factory=dict)   # user -> (room, epoch) keys backed up
-    gone: set[Device] = field(default_factory=set)                          # lost devices, replaced keys
+    gone: dict[Device, dict[str, int]] = field(default_factory=dict)        # lost or replaced -> newest epochs then
 
     def epoch_stored(self, room_id: str, epoch: int, seq: int, members: frozenset[Device],
                      users: frozenset[str]) -> None:
@@ -114,8 +114,15 @@ class Ledger:
                 and self.is_member(message.room_id, newest, message.sender)
                 and message.epoch > newest - DEFAULT_LIVE_EPOCHS)
 
-    def restorable(self, user: str | None, message: Message) -> bool:
-        """Whether the message's key is one the user's devices backed up (or shared), its user a member then."""
+    def lose(self, device: Device) -> None:
+        """A device is lost, or its keys replaced: it may have held keys of epochs up to now, none after."""
+        self.gone[device] = {room_id: truth.latest for room_id, truth in self.rooms.items()}
+
+    def restorable(self, user: str | None, message: Message, device: Device | None = None) -> bool:
+        """Whether the message's key is one the user's devices backed up (or shared), its user a member then
+        (and, for a gone ``device``, an epoch before it was lost)."""
+        if device in self.gone and message.epoch > self.gone[device].get(message.room_id, 0):
+            return False
         return (user is not None and self.user_member(message.room_id, message.epoch, user)
                 and (message.room_id, message.epoch) in self.handed.get(user, set()))
 

@@ -119,7 +119,7 @@ def lose_device(world: World, user: SimUser) -> None:
     publish(world, user, {d: i for d, i in user.devices.items() if d != name},
             {name: backups.last_seq(world, user.user_id, name)})
     lost.lost = True
-    world.ledger.gone.add(lost.device)
+    world.ledger.lose(lost.device)
 
 
 def replace_keys(world: World, user: SimUser) -> None:
@@ -133,7 +133,7 @@ def replace_keys(world: World, user: SimUser) -> None:
     old = world.clients[name]
     publish(world, user, user.devices | {name: who}, {name: backups.last_seq(world, user.user_id, name)})
     old.lost = True
-    world.ledger.gone.add(old.device)
+    world.ledger.lose(old.device)
     world.thieves.append(old)
     client = world.clients[name] = new_client(world, user, who, needs_history=True)
     backups.offer_share(world, client)

@@ -87,6 +87,7 @@ class World:
         self.thieves: list[Client] = []          # old incarnations of re-keyed devices
         self.identities: dict[tuple[str, bytes], PublicIdentity] = {}
         self.offline_until: dict[str, int] = {}
+        self.epochs_asked: dict[tuple[str, str, bool], int] = {}
         for user in self.users.values():
             self.store.put_backup_chunk(user.user_id, backups.INFO_DEVICE, user.info.version, user.info.to_bytes())
             devices = {(who := users.identity(seed, user.new_name())).participant_id: who
@@ -139,7 +140,7 @@ class World:
         client.sync_in_flight, client.sync_wanted = self.tick, False
         batch = self.store.sync(client.name, client.cursor, limit=200, held=client.held())
         if self.adversary is not None:
-            batch = self.adversary.alter(client.name, batch)
+            batch = self.adversary.alter(client.name, batch, client.ring.rooms())
         self.relay.send(self.tick, client.name, batch)
 
     def request_proofs(self, client: Client, room_id: str, sender: str, epochs: tuple[int, ...]) -> None:
@@ -150,9 +151,17 @@ class World:
                 Delivery("honest", "no_proof", room_id, 0, epoch, sender.encode())
             self.relay.send(self.tick, client.name, answer)
 
+    def dropped(self, client: Client, delivery: Delivery) -> None:
+        """A parked message given up: its sender is no member of the device's newest epoch (no proof)."""
+        self.checker.dropped(client, delivery)
+
     def request_epochs(self, client: Client, room_id: str, first: int, last: int, *, announcement: bool = False) -> None:
         """Answers a fetch of epochs through the relay: the device id's slice of each, else (or when asked: the
-        slice is of the id's older keys) the announcement."""
+        slice is of the id's older keys) the announcement. A fetch asked again within SYNC_TIMEOUT is ignored."""
+        asked = (client.name, room_id, announcement)
+        if self.tick - self.epochs_asked.get(asked, -SYNC_TIMEOUT) < SYNC_TIMEOUT:
+            return
+        self.epochs_asked[asked] = self.tick
         for epoch in range(first, last + 1):
             piece = None if announcement else self.store.slice_for(room_id, epoch, client.name)
             data = piece if piece is not None else self.store.announcement(room_id, epoch)
@@ -267,7 +276,11 @@ class World:
         for client in self._online():
             if client.lists_wanted and client.fetches_lists:
                 users.fetch_lists(self, client)
-            if client.restore_wanted and (self.adversary is None or self.tick - client.restore_tick >= RESTORE_EVERY):
+            # Restore once caught up: a restored run becomes the chain of a room not held yet (backup.md step 7),
+            # and live epochs before it are refused then, even those the device was a member of.
+            caught_up = not client.sync_wanted and client.sync_in_flight < 0
+            if client.restore_wanted and caught_up and self.tick - client.restore_tick >= (
+                    RESTORE_EVERY if self.adversary else 16):
                 client.restore_tick = self.tick
                 backups.restore_device(self, client)
             client.retry_parked(self)
@@ -303,6 +316,7 @@ class World:
                     backups.back_up_device(self, client)
             for client in self.clients.values():
                 client.restore_wanted = client.needs_history and not client.lost
+                client.unshelve()
             self._heal()
 
 
