@@ -85,7 +85,7 @@ class Adversary:
         if not forgers:
             return None
         forger = self.rng.choice(forgers)
-        lists = {u: held for u in {forger.user, target.user} if (held := target.ring.users.newest(u)) is not None}
+        lists = {u: held for u in {forger.user or "", target.user} if (held := target.ring.users.newest(u)) is not None}
         members = {d.device_id: identities[(d.device_id, d.fingerprint)] for held in lists.values() for d in held.devices}
         if forger.name not in members or members[forger.name] != forger.identity.public:
             return None

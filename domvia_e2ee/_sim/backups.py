@@ -67,7 +67,7 @@ def restore_device(world: World, client: Client) -> None:
     user = world.users[client.user]
     stored = world.store.backup_chunks(user.user_id, INFO_DEVICE, limit=10_000)
     info = BackupInfo.from_bytes(stored[-1][1])
-    chunks, injected = stored_chunks(world, user.user_id), []
+    chunks, injected = stored_chunks(world, user.user_id), list[str]()
     if world.adversary is not None:
         chunks, injected = world.adversary.alter_chunks(client, user, chunks)
     for room_id in client.ring.rooms():
@@ -80,7 +80,8 @@ def restore_device(world: World, client: Client) -> None:
     client.unshelve()
     for room_id, records in report.rooms.items():
         latest = client.ring.latest_epoch(room_id) or 0
-        if records and records[-1].epoch > latest:
+        if records and records[-1].epoch > latest and client.restore_marks.get(room_id) != latest:
+            client.restore_marks[room_id] = latest  # once per newest held epoch: no loop if the fetch fails
             # backup.md step 7 leaves epochs after the newest held to live delivery, but the store serves a room
             # only to device ids that were members of it: fetch them (keyless), then restore their keys again.
             world.request_epochs(client, room_id, latest + 1, records[-1].epoch)

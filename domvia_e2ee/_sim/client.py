@@ -80,6 +80,7 @@ class Client:
     needs_history: bool = False         # added after its user joined rooms, new keys, or forgot keys
     restore_wanted: bool = False
     restore_tick: int = -1_000_000      # the tick of its last restore
+    restore_marks: dict[str, int] = field(default_factory=dict)  # room -> newest held when epochs were fetched
     lists_wanted: bool = False
     cursor: str | None = None
     sync_wanted: bool = False

@@ -24,7 +24,7 @@ from .client import Client, Delivery
 from .ledger import CAUSES, FORGED, InvariantError, Ledger, Message
 
 EPOCH_ITEM_CODES = frozenset({"E_STALE", "E_GAP", "E_UNKNOWN_KEY"})  # held already, ahead, proof of an epoch ahead
-LIST_CODES = {"honest": {None}, "old-list": {"E_ROLLBACK"}, "forged-list": {"E_UNAUTHORIZED"},
+LIST_CODES: dict[str, set[str | None]] = {"honest": {None}, "old-list": {"E_ROLLBACK"}, "forged-list": {"E_UNAUTHORIZED"},
               "other-user": {None, "E_ROLLBACK"}}
 
 

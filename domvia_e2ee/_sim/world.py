@@ -19,7 +19,7 @@ from ..group.room import Room, Rotation
 from ..identity import PublicIdentity
 from ..sealing import OpenedMessage
 from ..store import ServerStore, SyncBatch
-from . import backups, users
+from . import backups, events, users
 from .adversary import Adversary
 from .client import Client, Delivery
 from .invariants import Checker
@@ -87,7 +87,7 @@ class World:
         self.thieves: list[Client] = []          # old incarnations of re-keyed devices
         self.identities: dict[tuple[str, bytes], PublicIdentity] = {}
         self.offline_until: dict[str, int] = {}
-        self.epochs_asked: dict[tuple[str, str, bool], int] = {}
+        self.epochs_asked: dict[tuple[str, str, int, int, bool], int] = {}
         for user in self.users.values():
             self.store.put_backup_chunk(user.user_id, backups.INFO_DEVICE, user.info.version, user.info.to_bytes())
             devices = {(who := users.identity(seed, user.new_name())).participant_id: who
@@ -123,15 +123,15 @@ class World:
         self.ledger.epoch_stored(room_id, stored.epoch, stored.seq, members, frozenset(room.users))
         for client in self.clients.values():
             if client.ring.latest_epoch(room_id) is not None or client.name in room.members:
-                self._push(client, Delivery("honest", "poke", room_id, stored.seq, stored.epoch, b""))
+                self.push(client, Delivery("honest", "poke", room_id, stored.seq, stored.epoch, b""))
 
-    def _push(self, client: Client, delivery: Delivery) -> None:
+    def push(self, client: Client, delivery: Delivery) -> None:
         if client.online:
             self.relay.send(self.tick, client.name, delivery)
 
     def push_lists(self, client: Client) -> None:
         """Tells a device that a device list changed (it may miss it, and fetches lists now and then)."""
-        self._push(client, Delivery("honest", "lists", "", 0, 0, b""))
+        self.push(client, Delivery("honest", "lists", "", 0, 0, b""))
 
     # -- what clients ask of the server (the client.Server protocol) ------------------------
 
@@ -158,7 +158,7 @@ class World:
     def request_epochs(self, client: Client, room_id: str, first: int, last: int, *, announcement: bool = False) -> None:
         """Answers a fetch of epochs through the relay: the device id's slice of each, else (or when asked: the
         slice is of the id's older keys) the announcement. A fetch asked again within SYNC_TIMEOUT is ignored."""
-        asked = (client.name, room_id, announcement)
+        asked = (client.name, room_id, first, last, announcement)
         if self.tick - self.epochs_asked.get(asked, -SYNC_TIMEOUT) < SYNC_TIMEOUT:
             return
         self.epochs_asked[asked] = self.tick
@@ -179,13 +179,13 @@ class World:
         user = self.users[self.rng.choice(sorted(self.users))]
         current = [c for c in self.clients.values() if not c.lost]
         if kind == "send":
-            self._send()
+            events.send(self)
         elif kind == "room":
-            self._change_room()
+            events.change_room(self)
         elif kind == "offline":
-            self._go_offline()
+            events.go_offline(self)
         elif kind == "inject" and self.adversary is not None:
-            self._inject()
+            events.inject(self)
         elif kind in ("backup", "forget"):
             client = self.rng.choice(current)
             backups.back_up_device(self, client) if kind == "backup" else backups.forget(self, client)
@@ -197,65 +197,9 @@ class World:
             chosen.lists_wanted = chosen.lists_wanted or self.rng.random() < 0.2
         self._advance()
 
-    def _online(self) -> list[Client]:
+    def online(self) -> list[Client]:
+        """The devices online now."""
         return [c for c in self.clients.values() if c.online]
-
-    def _send(self) -> None:
-        sender = self.rng.choice([c for c in self.clients.values() if not c.lost])
-        rooms = sender.ring.rooms()
-        if not sender.online or not rooms:
-            return
-        room_id = self.rng.choice(rooms)
-        text = b"%s says %d" % (sender.name.encode(), self.event)
-        try:
-            sealed = sender.ring.seal(room_id, text)
-        except DomviaError:
-            return  # not a member any more, or a rotation is due (a device left its user's list)
-        seq = self.store.put_message(sealed.to_bytes())
-        self.ledger.message_stored(Message(room_id, seq, sealed.epoch, sender.device, text), sealed.wire)
-        current = self.ledger.rooms[room_id].members[self.ledger.rooms[room_id].latest]
-        delivery = Delivery("honest", "message", room_id, seq, sealed.epoch, sealed.wire)
-        for client in self.clients.values():
-            if client.device in current and client is not sender:
-                self._push(client, delivery)
-        thieves = [c for c in self.clients.values() if c.lost] + self.thieves
-        if thieves and self.rng.random() < 0.3:  # a thief holding a lost device or leaked keys sees the ciphertext
-            self.rng.choice(thieves).attempt(Delivery("stolen", "message", room_id, seq, sealed.epoch, sealed.wire),
-                                             self, live=False)
-
-    def _change_room(self) -> None:
-        room_id = self.rng.choice(sorted(self.ledger.rooms))
-        admin = self.clients[self.ledger.rooms[room_id].admin]
-        if not admin.online:
-            return
-        room = admin.rooms[room_id]
-        outside = sorted(u for u in self.users if u not in room.users)
-        inside = sorted(u for u in room.users if u != admin.user)
-        roll = self.rng.random()
-        try:
-            if roll < 0.45 and outside:
-                rotation = room.add_users([self.rng.choice(outside)])
-            elif roll < 0.9 and inside:
-                rotation = room.remove_users([self.rng.choice(inside)])
-            else:
-                rotation = room.rotate()
-        except DomviaError:
-            return  # e.g. a joining user's newest list names a device whose identity the admin lacks
-        self.publish_rotation(room_id, room, rotation)
-
-    def _go_offline(self) -> None:
-        client = self.rng.choice(list(self.clients.values()))
-        if client.online:
-            client.online = False
-            self.offline_until[client.name] = self.tick + self.rng.choice((50, 200, 800, 2000))
-
-    def _inject(self) -> None:
-        assert self.adversary is not None
-        target = self.rng.choice(self._online() or list(self.clients.values()))
-        forged = self.adversary.forge(self.store, target, list(self.clients.values()),
-                                      self.rng.choice(sorted(self.ledger.rooms)), self.identities)
-        if forged is not None:
-            self.relay.send(self.tick, target.name, forged)
 
     def _advance(self) -> None:
         self.tick += 1
@@ -273,7 +217,7 @@ class World:
                 backups.accept_share(self, client, payload.data)
             else:
                 client.receive(payload, self)
-        for client in self._online():
+        for client in self.online():
             if client.lists_wanted and client.fetches_lists:
                 users.fetch_lists(self, client)
             # Restore once caught up: a restored run becomes the chain of a room not held yet (backup.md step 7),
@@ -297,9 +241,9 @@ class World:
                        or (c.lists_wanted and c.fetches_lists) for c in self.clients.values())
             if not busy and self.relay.idle():
                 return
-        busy = [(c.name, c.sync_wanted, c.sync_in_flight, c.restore_wanted, c.lists_wanted) for c in self.clients.values()
-                if c.sync_wanted or c.sync_in_flight >= 0 or c.restore_wanted or c.lists_wanted]
-        raise InvariantError(f"seed {self.seed}: not quiescent after {QUIESCE_TICKS} ticks of healing: {busy[:4]}")
+        stuck = [(c.name, c.sync_wanted, c.sync_in_flight, c.restore_wanted, c.lists_wanted)
+                 for c in self.clients.values() if c.sync_wanted or c.sync_in_flight >= 0 or c.restore_wanted]
+        raise InvariantError(f"seed {self.seed}: not quiescent after {QUIESCE_TICKS} ticks of healing: {stuck[:4]}")
 
     def quiesce(self) -> None:
         """The relay stops losing, the adversary stops, everyone comes online, fetches lists (admins rotate),
@@ -317,6 +261,7 @@ class World:
             for client in self.clients.values():
                 client.restore_wanted = client.needs_history and not client.lost
                 client.unshelve()
+                client.restore_marks.clear()
             self._heal()
 
 
@@ -327,6 +272,10 @@ def run(seed: int, events: int, settings: Settings = Settings()) -> Report:
     for _ in range(events):
         world.step()
     world.quiesce()
+    for room_id, truth in world.ledger.rooms.items():
+        kept = sorted(d[0] for d in truth.members[truth.latest] if d in world.ledger.gone)
+        if kept:  # a lost device or replaced keys still a member once everyone fetched lists: no rotation happened
+            raise InvariantError(f"seed {seed}: room {room_id} epoch {truth.latest} still wraps to gone {kept}")
     devices = {c.device: c.user for c in world.clients.values() if not c.lost}
     utd = [(d, m) for d, m in world.ledger.unable_to_decrypt(devices)
            if (d, m.room_id, m.seq) not in world.checker.refused_by_order]
