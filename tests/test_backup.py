@@ -271,3 +271,17 @@ def test_the_parallel_entry_checks_refuse_with_the_one_by_one_code(world, monkey
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == ({} if code is None else {ROOM: code})
     assert bool(outcomes[0][1]) == (code is None)
+
+
+def test_a_device_does_not_seal_in_a_restored_epoch_it_is_not_a_member_of(world) -> None:  # type: ignore[no-untyped-def]
+    """Found by the chaos simulation: a new device that restored its user's history before its first live epoch
+    arrived sealed under the newest restored key; the store and every member refuse such a message
+    (E_UNAUTHORIZED: the device is on no roster of that epoch), so the seal must be refused (E_NOT_MEMBER)."""
+    alice_2, bob_1 = world["lists"][1], world["lists"][2]
+    tablet = _ring(TABLET, alice_2, bob_1)
+    restore(tablet, world["chunks"], world["info"], recovery_key=world["secret"].recovery_key())
+    assert tablet.epochs(ROOM) == [1, 2, 3, 4, 5] and tablet.record(ROOM, 5).key is not None
+    with pytest.raises(NotMemberError):
+        tablet.seal(ROOM, b"under a key of an epoch without me")
+    tablet.accept(world["sixth"].slice_for("alice/tablet").to_bytes())
+    assert world["admin"].open(tablet.seal(ROOM, b"now a member")).plaintext == b"now a member"

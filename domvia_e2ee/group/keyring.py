@@ -203,6 +203,9 @@ class KeyRing(UsersAndBackup):
     def _seal(self, room_id: str, plaintext: bytes, message_id: str | None, content_type: str, pad: bool, *,
               signed: bool, nonce: bytes | None = None) -> SealedMessage:
         record = self._current(room_id)
+        mine = record.member(self._owner.participant_id)
+        if mine is None or mine.fingerprint != self._owner.public.fingerprint:  # e.g. a key restored from a backup
+            raise NotMemberError(f"you are not a member of room {room_id!r} epoch {record.epoch}")
         gone = self.superseded_devices(room_id)
         if gone:
             raise PolicyError(f"a rotation is due: {gone} left their users' device lists after epoch {record.epoch}")
