@@ -12,6 +12,7 @@ import argparse
 import importlib
 import importlib.metadata
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -184,6 +185,11 @@ def run(args: argparse.Namespace, since: int = 0) -> int:
     except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (interrupts.Terminated): 130 or 143
         return _fail(args, "E_INTERRUPTED", interrupts.message(since), None, interrupts.status(interrupt))
     except Exception as error:  # the CLI never shows a traceback unless asked
+        if interrupts.received is not None:
+            # The signal's KeyboardInterrupt can land inside a lock's release in a worker pool and surface as
+            # another exception (RuntimeError: release unlocked lock): it is still the interruption.
+            interrupted = interrupts.Terminated() if interrupts.received == signal.SIGTERM else KeyboardInterrupt()
+            return _fail(args, "E_INTERRUPTED", interrupts.message(since), None, interrupts.status(interrupted))
         if getattr(args, "debug", False):
             raise
         first_line = (str(error).splitlines() or [""])[0]
